@@ -1,0 +1,469 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * exitstage.h - the public interface of libexitstage.
+ *
+ * libexitstage reads Tor network-status consensus documents (both
+ * flavours), keeps a staging history of exit relays, strips the Exit flag
+ * from relays that are still in their staging period, recomputes the
+ * bandwidth weights exactly as tor's authorities do, and re-emits the
+ * document byte for byte apart from those edits.
+ *
+ * Conventions: every fallible call returns an int holding an exst_status
+ * (EXST_OK is 0).  Outputs come first, then inputs, then options, then an
+ * optional caller-owned exst_error.  Objects returned through an out
+ * parameter are owned by the caller and freed with the matching _free
+ * function, which accepts NULL.  The library never prints, never exits and
+ * never reads the environment.
+ */
+#ifndef EXITSTAGE_H
+#define EXITSTAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(EXST_STATIC_DEFINE) || !defined(__GNUC__)
+#define EXST_API
+#else
+#define EXST_API __attribute__((visibility("default")))
+#endif
+
+#if defined(__GNUC__)
+#define EXST_NODISCARD __attribute__((warn_unused_result))
+#else
+#define EXST_NODISCARD
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Status, errors, library setup                                      */
+/* ------------------------------------------------------------------ */
+
+typedef enum exst_status {
+    EXST_OK = 0,
+    EXST_ERR_NOMEM = 1,    /* an allocation failed */
+    EXST_ERR_IO = 2,       /* a system call failed; message has strerror */
+    EXST_ERR_SYNTAX = 3,   /* a malformed line */
+    EXST_ERR_SEMANTIC = 4, /* well-formed but invalid (order, counts, kind) */
+    EXST_ERR_LIMIT = 5,    /* a size, line or count limit was exceeded */
+    EXST_ERR_DB = 6,       /* history database corrupt, wrong version */
+    EXST_ERR_COMPRESS = 7, /* corrupt or truncated compressed data */
+    EXST_ERR_USAGE = 8,    /* an argument or option is invalid */
+    EXST_ERR_ORDER = 9,    /* consensus older than the history, or
+                              out-of-order archive member */
+    EXST_ERR_LOCKED = 10,  /* database is locked by another writer */
+    EXST_ERR_REPROCESS = 11, /* document already carries exitstage items */
+    EXST_ERR_INTERRUPTED = 12 /* stopped by the caller's interrupt flag */
+} exst_status;
+
+/*
+ * A caller-allocated error record, filled once where an error is detected.
+ * line and column are 1-based (0 when they do not apply); offset is a byte
+ * offset into the (decompressed) input.  source is the name the caller
+ * passed in (file name, "<stdin>", archive member), possibly truncated.
+ */
+typedef struct exst_error {
+    int code;
+    char source[256];
+    unsigned long line;
+    unsigned long column;
+    size_t offset;
+    char keyword[32];
+    char message[200];
+} exst_error;
+
+/* A pointer plus length into memory owned by some other object. */
+typedef struct exst_span {
+    const char *ptr;
+    size_t len;
+} exst_span;
+
+/** Initialise the library (libsodium).  Safe to call more than once.
+ *  @return EXST_OK, or EXST_ERR_NOMEM if libsodium cannot start. */
+EXST_API EXST_NODISCARD int exst_init(void);
+
+/** Return a static, lowercase description of a status value. */
+EXST_API const char *exst_status_str(int status);
+
+/** Return the library version string ("1.2.3"). */
+EXST_API const char *exst_version(void);
+
+/** Free memory the library returned as an owned buffer or string. */
+EXST_API void exst_free(void *p);
+
+/** Clear an error record (code EXST_OK, empty strings).  NULL is allowed. */
+EXST_API void exst_error_clear(exst_error *err);
+
+/* Times are seconds since the Unix epoch, UTC.  These mark absent values. */
+#define EXST_TIME_NONE INT64_MIN       /* not set */
+#define EXST_TIME_UNKNOWN (INT64_MIN + 1) /* grandfathered: "before we knew" */
+
+/** Format a time as ISO-8601 UTC ("2024-05-17T17:00:00Z") into buf, which
+ *  must hold at least 21 bytes.  @return buf. */
+EXST_API char *exst_time_iso(char buf[21], int64_t t);
+
+/** Parse a duration: "345600", "96h", "4d", "30m", "90s" and sums such as
+ *  "1d12h".  Rejects empty strings, unknown units and values over
+ *  max_seconds.  @return EXST_OK or EXST_ERR_USAGE (err says why). */
+EXST_API EXST_NODISCARD int exst_duration_parse(int64_t *out, const char *s,
+                                                int64_t max_seconds,
+                                                exst_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Consensus documents                                                */
+/* ------------------------------------------------------------------ */
+
+typedef struct exst_consensus exst_consensus;
+
+typedef enum exst_flavor {
+    EXST_FLAVOR_NS = 0,
+    EXST_FLAVOR_MICRODESC = 1
+} exst_flavor;
+
+/* Default limits (SPEC 6).  Zero in an options struct means default. */
+#define EXST_DEFAULT_MAX_DOC_BYTES ((size_t)64 << 20)   /* 64 MiB */
+#define EXST_DEFAULT_MAX_LINE_BYTES ((size_t)128 << 10) /* 128 KiB */
+#define EXST_DEFAULT_MAX_RELAYS ((size_t)200000)
+
+/* Parse flags. */
+#define EXST_PARSE_ALLOW_REPROCESS 0x1u /* accept exitstage annotations */
+
+typedef void (*exst_warn_fn)(void *ud, const exst_error *warning);
+
+typedef struct exst_parse_opts {
+    size_t max_doc_bytes;  /* decompressed size cap (zstd bombs) */
+    size_t max_line_bytes; /* longest accepted line, LF excluded */
+    size_t max_relays;
+    unsigned flags;        /* EXST_PARSE_* */
+    exst_warn_fn warn;     /* optional: unknown keywords etc. */
+    void *warn_ud;
+} exst_parse_opts;
+
+/**
+ * Parse one network-status-consensus-3 document (either flavour) from
+ * (buf, len).  zstd-compressed input is recognised by its frame magic and
+ * decompressed first.  The bytes are copied; the caller may free buf at
+ * once.  source names the input in errors (may be NULL).  On failure *out
+ * stays NULL and err (if not NULL) says where and why.
+ * @return EXST_OK or an exst_status.
+ */
+EXST_API EXST_NODISCARD int
+exst_consensus_parse(exst_consensus **out, const void *buf, size_t len,
+                     const char *source, const exst_parse_opts *opts,
+                     exst_error *err);
+
+/** Read the whole stream fp (plain or zstd) and parse it as above. */
+EXST_API EXST_NODISCARD int
+exst_consensus_read(exst_consensus **out, FILE *fp, const char *source,
+                    const exst_parse_opts *opts, exst_error *err);
+
+/** Free a parsed consensus.  NULL is allowed. */
+EXST_API void exst_consensus_free(exst_consensus *c);
+
+EXST_API exst_flavor exst_consensus_flavor(const exst_consensus *c);
+EXST_API int64_t exst_consensus_valid_after(const exst_consensus *c);
+EXST_API unsigned exst_consensus_method(const exst_consensus *c);
+EXST_API size_t exst_consensus_relay_count(const exst_consensus *c);
+
+/** The decompressed document bytes (annotation lines included), borrowed
+ *  until c is freed. */
+EXST_API exst_span exst_consensus_bytes(const exst_consensus *c);
+
+/** Number of flags in known-flags, and the name of flag i (borrowed). */
+EXST_API size_t exst_consensus_flag_count(const exst_consensus *c);
+EXST_API exst_span exst_consensus_flag_name(const exst_consensus *c,
+                                            size_t i);
+/** Index of a flag in known-flags, or -1 if the document does not list it. */
+EXST_API int exst_consensus_flag_index(const exst_consensus *c,
+                                       const char *name);
+
+/** Look up an integer consensus parameter.  @return 1 and *value if the
+ *  params line has key, else 0. */
+EXST_API int exst_consensus_param(const exst_consensus *c, const char *key,
+                                  int32_t *value);
+
+/** One router status entry, as the document says it.  Spans borrow from
+ *  the consensus. */
+typedef struct exst_relay {
+    uint8_t id[20];         /* RSA identity digest */
+    exst_span nickname;
+    exst_span address;      /* IPv4 address text */
+    uint32_t or_port;
+    uint64_t flags;         /* bit i set = known-flags entry i */
+    uint32_t bandwidth;     /* w Bandwidth= (0 when has_bandwidth == 0) */
+    int has_bandwidth;
+    int unmeasured;         /* w Unmeasured=1 */
+    int has_guardfraction;  /* w GuardFraction= present */
+    uint32_t guardfraction; /* percent, 0..100 */
+    unsigned long line;     /* line number of the r line */
+} exst_relay;
+
+/** Fill *out with entry i (0 <= i < relay_count).  Entries are in document
+ *  order, which is ascending identity order. */
+EXST_API void exst_consensus_relay(const exst_consensus *c, size_t i,
+                                   exst_relay *out);
+
+/** Nonzero if relay i has the Exit flag (an exit candidate, SPEC 3.1). */
+EXST_API int exst_consensus_relay_is_exit(const exst_consensus *c, size_t i);
+
+/** Format a 20-byte identity as 40 uppercase hex digits plus NUL. */
+EXST_API char *exst_fingerprint_hex(char out[41], const uint8_t id[20]);
+
+/** Parse 40 hex digits (either case) into an identity.
+ *  @return EXST_OK or EXST_ERR_USAGE. */
+EXST_API EXST_NODISCARD int exst_fingerprint_parse(uint8_t id[20],
+                                                   const char *hex);
+
+/* ------------------------------------------------------------------ */
+/* Bandwidth weights (dir-spec "Computing Bandwidth Weights")         */
+/* ------------------------------------------------------------------ */
+
+/* The 19 keys of a bandwidth-weights line, in the order tor writes them. */
+enum {
+    EXST_W_WBD, EXST_W_WBE, EXST_W_WBG, EXST_W_WBM, EXST_W_WDB,
+    EXST_W_WEB, EXST_W_WED, EXST_W_WEE, EXST_W_WEG, EXST_W_WEM,
+    EXST_W_WGB, EXST_W_WGD, EXST_W_WGG, EXST_W_WGM, EXST_W_WMB,
+    EXST_W_WMD, EXST_W_WME, EXST_W_WMG, EXST_W_WMM,
+    EXST_W_COUNT
+};
+
+typedef struct exst_weights {
+    int present;                /* 0: the algorithm yields no weights */
+    int64_t w[EXST_W_COUNT];
+} exst_weights;
+
+/** The key name of weight i ("Wbd" ...). */
+EXST_API const char *exst_weight_name(int i);
+
+/** Bandwidth totals as tor tallies them (research-dirspec 3.1). */
+typedef struct exst_bw_totals {
+    int64_t G, M, E, D, T;
+} exst_bw_totals;
+
+/**
+ * Compute weights from totals with tor's algorithm for the given consensus
+ * method and weight scale (bwweightscale, 10000 by default).  out->present
+ * is 0 when tor would emit no bandwidth-weights line.
+ */
+EXST_API void exst_weights_from_totals(exst_weights *out,
+                                       const exst_bw_totals *totals,
+                                       unsigned method, int64_t scale);
+
+/**
+ * Tally c's entries as tor does and compute its weights.  strip, if not
+ * NULL, has relay_count bytes; a nonzero byte means "count this relay
+ * without the Exit flag".  totals may be NULL.
+ */
+EXST_API void exst_consensus_weights(exst_weights *out,
+                                     exst_bw_totals *totals,
+                                     const exst_consensus *c,
+                                     const uint8_t *strip);
+
+/** The document's own bandwidth-weights line, parsed.  out->present is 0
+ *  if it has none. */
+EXST_API void exst_consensus_weights_in(exst_weights *out,
+                                        const exst_consensus *c);
+
+/** Nonzero if a and b are equal (both absent, or all 19 values equal). */
+EXST_API int exst_weights_equal(const exst_weights *a, const exst_weights *b);
+
+/* ------------------------------------------------------------------ */
+/* Writing                                                            */
+/* ------------------------------------------------------------------ */
+
+typedef enum exst_enforce {
+    EXST_ENFORCE_FLAG = 0,   /* remove Exit */
+    EXST_ENFORCE_BADEXIT = 1 /* remove Exit and add BadExit */
+} exst_enforce;
+
+typedef enum exst_clock {
+    EXST_CLOCK_EXIT = 0,  /* the run that matters is presence as an exit */
+    EXST_CLOCK_RELAY = 1  /* presence in the consensus in any role */
+} exst_clock;
+
+/* What the `exitstage` preamble item states (SPEC 4.1). */
+typedef struct exst_annotation {
+    int64_t staging_period_s;
+    int64_t reset_after_s;
+    exst_clock clock;
+    exst_enforce enforce;
+    size_t stripped;
+} exst_annotation;
+
+typedef struct exst_write_opts {
+    const uint8_t *strip;     /* relay_count bytes, nonzero = strip; or NULL */
+    const int64_t *run_start; /* per relay, for exitstage-staged items */
+    const int64_t *eligible_at; /* per relay, for exitstage-staged items */
+    exst_enforce enforce;
+    const exst_weights *weights; /* replace bandwidth-weights with these;
+                                    NULL keeps the original line */
+    const exst_annotation *annotation; /* NULL: no annotations */
+    int strip_signatures;
+} exst_write_opts;
+
+/**
+ * Write c with the edits in opts into a newly allocated buffer (*out,
+ * *out_len; free with exst_free).  With opts NULL or empty the output
+ * equals exst_consensus_bytes(c) exactly.
+ */
+EXST_API EXST_NODISCARD int
+exst_consensus_write(char **out, size_t *out_len, const exst_consensus *c,
+                     const exst_write_opts *opts, exst_error *err);
+
+/** Compress (buf, len) as one zstd frame into a new buffer (exst_free). */
+EXST_API EXST_NODISCARD int exst_zstd_compress(void **out, size_t *out_len,
+                                               const void *buf, size_t len,
+                                               int level, exst_error *err);
+
+/* ------------------------------------------------------------------ */
+/* History database (SPEC 3.2, 3.7, 4.4)                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct exst_history exst_history;
+
+/** One relay's record. */
+typedef struct exst_record {
+    uint8_t id[20];
+    int64_t run_start;     /* EXST_TIME_UNKNOWN if grandfathered,
+                              EXST_TIME_NONE if no run */
+    int64_t absence_start; /* EXST_TIME_NONE while present */
+    int64_t last_seen;     /* valid-after of the last consensus where the
+                              relay was present */
+} exst_record;
+
+/** Create an empty in-memory history using clock.  @return EXST_OK or
+ *  EXST_ERR_NOMEM. */
+EXST_API EXST_NODISCARD int exst_history_new(exst_history **out,
+                                             exst_clock clock);
+
+/** Free a history.  NULL is allowed. */
+EXST_API void exst_history_free(exst_history *h);
+
+/**
+ * Load a history file.  The file is integrity-checked (magic, version,
+ * checksum, record order); a corrupt, truncated or empty file is refused
+ * with EXST_ERR_DB and a message naming it, and is never modified.  A
+ * missing file gives EXST_ERR_IO with err->code EXST_ERR_IO and errno
+ * ENOENT in the message ("no such file").
+ */
+EXST_API EXST_NODISCARD int exst_history_load(exst_history **out,
+                                              const char *path,
+                                              exst_error *err);
+
+/**
+ * Write h to path atomically: a temporary file in the same directory,
+ * written, fsynced, renamed over path, and the directory fsynced.  On any
+ * failure the old file is left as it was and the temporary file removed.
+ */
+EXST_API EXST_NODISCARD int exst_history_save(const exst_history *h,
+                                              const char *path,
+                                              exst_error *err);
+
+/** Serialise h into a new buffer (exst_free): the exact bytes that
+ *  exst_history_save writes.  Equal histories give equal bytes. */
+EXST_API EXST_NODISCARD int exst_history_serialize(void **out, size_t *len,
+                                                   const exst_history *h,
+                                                   exst_error *err);
+
+/** Parse bytes made by exst_history_serialize, checking integrity.
+ *  source names them in errors. */
+EXST_API EXST_NODISCARD int
+exst_history_deserialize(exst_history **out, const void *buf, size_t len,
+                         const char *source, exst_error *err);
+
+EXST_API exst_clock exst_history_clock(const exst_history *h);
+/** valid-after of the first consensus processed, or EXST_TIME_NONE. */
+EXST_API int64_t exst_history_observed_since(const exst_history *h);
+/** valid-after of the newest consensus processed, or EXST_TIME_NONE. */
+EXST_API int64_t exst_history_newest(const exst_history *h);
+/** Bit (1 << flavor) set for each flavour processed at the newest time. */
+EXST_API unsigned exst_history_newest_flavors(const exst_history *h);
+/** Nonzero if the history was started with grandfathering. */
+EXST_API int exst_history_grandfathered(const exst_history *h);
+/** Number of consensuses processed over the history's life. */
+EXST_API uint64_t exst_history_processed(const exst_history *h);
+
+/** Number of relay records, and record i in ascending identity order. */
+EXST_API size_t exst_history_count(const exst_history *h);
+EXST_API void exst_history_record_at(const exst_history *h, size_t i,
+                                     exst_record *out);
+/** Find a relay's record.  @return 1 if found (and *out filled), else 0. */
+EXST_API int exst_history_find(const exst_history *h, const uint8_t id[20],
+                               exst_record *out);
+
+/* What happened to a present relay's run in exst_history_observe. */
+enum {
+    EXST_RUN_CONTINUED = 0, /* run goes on (or already seen at this time) */
+    EXST_RUN_NEW = 1,       /* no run before: s = t */
+    EXST_RUN_RESTARTED = 2  /* absence of at least W: s = t */
+};
+
+/** One consensus as the history sees it. */
+typedef struct exst_observation {
+    int64_t valid_after;
+    exst_flavor flavor;
+    const uint8_t (*present)[20]; /* present relays, ascending, unique */
+    size_t n_present;
+    int64_t reset_after_s;        /* W, effective for this consensus */
+    int64_t retention_s;          /* prune records absent longer than this;
+                                     0 = never prune */
+} exst_observation;
+
+/**
+ * Apply SPEC 3.2 and 3.7 for one consensus.  For each present relay i,
+ * run_start[i] receives its run start after the update and event[i] an
+ * EXST_RUN_* value (either array may be NULL).  A consensus older than
+ * the newest processed one is refused with EXST_ERR_ORDER and changes
+ * nothing.  Records absent for longer than retention_s are then pruned.
+ */
+EXST_API EXST_NODISCARD int
+exst_history_observe(exst_history *h, const exst_observation *obs,
+                     int64_t *run_start, uint8_t *event, exst_error *err);
+
+/**
+ * Start a history from one consensus in which every present relay counts
+ * as graduated (run start EXST_TIME_UNKNOWN).  h must be empty.  The
+ * consensus counts as processed; the history is not warming up.
+ */
+EXST_API EXST_NODISCARD int
+exst_history_grandfather(exst_history *h, const exst_observation *obs,
+                         exst_error *err);
+
+/**
+ * The history as pretty JSON (keys sorted, trailing newline) into a new
+ * string (exst_free).  ids, if not NULL, restricts the records to those
+ * n_ids identities (unknown ones are listed with "found": false).
+ */
+EXST_API EXST_NODISCARD int exst_history_dump_json(char **out,
+                                                   const exst_history *h,
+                                                   const uint8_t (*ids)[20],
+                                                   size_t n_ids,
+                                                   exst_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Single-writer lock on a history file                               */
+/* ------------------------------------------------------------------ */
+
+typedef struct exst_lock exst_lock;
+
+/**
+ * Take the writer lock of the history at db_path (an flock on the side
+ * file "<db_path>.lock", created if missing).  wait_s < 0 waits forever,
+ * 0 does not wait.  A lock held by another process after the wait gives
+ * EXST_ERR_LOCKED ("database is locked").
+ */
+EXST_API EXST_NODISCARD int exst_lock_acquire(exst_lock **out,
+                                              const char *db_path,
+                                              double wait_s, exst_error *err);
+
+/** Release and free a lock.  NULL is allowed. */
+EXST_API void exst_lock_release(exst_lock *l);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EXITSTAGE_H */
