@@ -218,9 +218,24 @@ char *exst_time_iso(char buf[21], int64_t t)
         memcpy(buf, "0000-00-00T00:00:00Z", 21);
         return buf;
     }
-    snprintf(buf, 21, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, (int)m,
-             (int)d, (int)(secs / 3600), (int)(secs / 60 % 60),
-             (int)(secs % 60));
+    unsigned v[6] = {(unsigned)y, (unsigned)m, (unsigned)d,
+                     (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60),
+                     (unsigned)(secs % 60)};
+    /* Written digit by digit: every field's width is known here. */
+    static const char pat[] = "YYYY-MM-DDThh:mm:ssZ";
+    int field = 0;
+    for (int i = 19; i >= 0; i--) {
+        if (pat[i] == '-' || pat[i] == 'T' || pat[i] == ':' ||
+            pat[i] == 'Z') {
+            buf[i] = pat[i];
+            if (pat[i] != 'Z')
+                field++;
+            continue;
+        }
+        buf[i] = (char)('0' + v[5 - field] % 10);
+        v[5 - field] /= 10;
+    }
+    buf[20] = '\0';
     return buf;
 }
 
