@@ -267,6 +267,13 @@ EXST_API void exst_consensus_weights(exst_weights *out,
 EXST_API void exst_consensus_weights_in(exst_weights *out,
                                         const exst_consensus *c);
 
+/**
+ * The self-check of SPEC 3.5: nonzero if the weights recomputed from the
+ * unmodified document reproduce its own bandwidth-weights line byte for
+ * byte (or the document has none and the algorithm yields none).
+ */
+EXST_API int exst_consensus_weights_match(const exst_consensus *c);
+
 /** Nonzero if a and b are equal (both absent, or all 19 values equal). */
 EXST_API int exst_weights_equal(const exst_weights *a, const exst_weights *b);
 
@@ -461,6 +468,95 @@ EXST_API EXST_NODISCARD int exst_lock_acquire(exst_lock **out,
 
 /** Release and free a lock.  NULL is allowed. */
 EXST_API void exst_lock_release(exst_lock *l);
+
+/* --- Archives (SPEC 2.2) --- */
+
+/*
+ * A sequential reader of the documents in one input: a plain document, a
+ * zstd-compressed document, a tar archive (ustar or pax, several archives
+ * concatenated on one stream allowed) or a zstd-compressed tar archive.
+ * The kind is detected by content, never by name.  The input is read with
+ * read(2) in large chunks and never seeked, so a pipe works; only one
+ * document is held in memory at a time.
+ */
+typedef struct exst_archive exst_archive;
+
+typedef struct exst_archive_opts {
+    size_t max_doc_bytes; /* largest document or member after
+                             decompression; 0 = EXST_DEFAULT_MAX_DOC_BYTES */
+} exst_archive_opts;
+
+/* What exst_archive_format reports (bits). */
+#define EXST_ARCHIVE_ZSTD 0x1u /* the input is zstd-compressed */
+#define EXST_ARCHIVE_TAR 0x2u  /* the (decompressed) input is a tar stream */
+
+/* One document.  name, data and len are borrowed from the reader until
+ * the next exst_archive_next or exst_archive_close call. */
+typedef struct exst_archive_doc {
+    const char *name; /* tar member name, or the input's name; NUL-ended */
+    const char *data; /* the decompressed document; data[len] is NUL.
+                         NULL at the end of the input */
+    size_t len;
+} exst_archive_doc;
+
+/**
+ * Start reading documents from fd (a file, a pipe or stdin; it is never
+ * seeked and not closed by the reader).  name names the input in errors
+ * and in single-document results (NULL: "<input>").  opts may be NULL.
+ * The first bytes are read here to detect the format.  On failure *out
+ * stays NULL.
+ * @return EXST_OK, EXST_ERR_NOMEM, EXST_ERR_IO (read failed) or
+ * EXST_ERR_COMPRESS (corrupt zstd data at the start).
+ */
+EXST_API EXST_NODISCARD int exst_archive_open(exst_archive **out, int fd,
+                                              const char *name,
+                                              const exst_archive_opts *opts,
+                                              exst_error *err);
+
+/**
+ * Read the next document into *doc.  Returns EXST_OK with doc->data not
+ * NULL for a document, and EXST_OK with doc->data NULL (and doc->name
+ * NULL) at the end of the input; further calls keep returning the end.
+ * Tar members that are not regular files are skipped; a regular member
+ * that is itself zstd-compressed is decompressed.  Errors name the input
+ * and the member: EXST_ERR_SYNTAX (truncated member or header, bad header
+ * checksum, malformed pax record), EXST_ERR_COMPRESS (corrupt or truncated
+ * zstd data), EXST_ERR_LIMIT (a document over max_doc_bytes),
+ * EXST_ERR_IO, EXST_ERR_NOMEM.  After an error the reader only repeats it.
+ * @return EXST_OK or an exst_status.
+ */
+EXST_API EXST_NODISCARD int exst_archive_next(exst_archive *a,
+                                              exst_archive_doc *doc,
+                                              exst_error *err);
+
+/** The EXST_ARCHIVE_* bits detected when a was opened. */
+EXST_API unsigned exst_archive_format(const exst_archive *a);
+
+/** Bytes read from the input so far (compressed bytes, for progress). */
+EXST_API uint64_t exst_archive_bytes_in(const exst_archive *a);
+
+/** Free a reader (the file descriptor stays open).  NULL is allowed. */
+EXST_API void exst_archive_close(exst_archive *a);
+
+/**
+ * Read the first lines of a decompressed document (buf, len) and report
+ * its flavour and valid-after time without parsing the whole document:
+ * optional leading "@" lines, then "network-status-version 3" (ns) or
+ * "network-status-version 3 microdesc", then "vote-status consensus" and
+ * "valid-after YYYY-MM-DD HH:MM:SS" within the first 24 lines.  source
+ * names the document in errors (may be NULL).  Outputs are untouched on
+ * failure.
+ * @return EXST_OK; EXST_ERR_SEMANTIC ("not a consensus") for anything
+ * else, EXST_ERR_SYNTAX for a malformed valid-after line or CR line
+ * endings.
+ */
+EXST_API EXST_NODISCARD int exst_peek_header(int64_t *valid_after,
+                                             exst_flavor *flavor,
+                                             const void *buf, size_t len,
+                                             const char *source,
+                                             exst_error *err);
+
+/* --- end Archives --- */
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,1564 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * exst_consensus.c - the network-status-consensus-3 parser.
+ *
+ * The document is copied (or decompressed) once into memory the consensus
+ * owns; every line is then visited once with memchr, and the parser keeps
+ * only offsets of what the writer may edit (the known-flags line, each
+ * entry's s line and end, the footer) so an unmodified document re-emits
+ * byte for byte.  Nothing in the input is trusted: every number is range
+ * checked, every identity decoded with a length check, entry order and
+ * known-flags order verified, and each error names the line and column.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+#include <zstd.h>
+
+#include "exst_consensus_int.h"
+#include "exst_int.h"
+#include "exst_weights_int.h"
+
+enum section { SEC_PREAMBLE, SEC_AUTH, SEC_ENTRIES, SEC_FOOTER, SEC_SIGS };
+
+typedef struct line {
+    const char *start;  /* first byte */
+    const char *end;    /* the LF */
+    unsigned long no;
+    const char *kw;
+    size_t kwlen;
+    const char *args;   /* first byte after the keyword's separator */
+} line;
+
+typedef struct ctx {
+    exst_consensus *c;
+    const char *base;
+    const char *source;
+    const exst_parse_opts *opts;
+    exst_error *err;
+    size_t max_line;
+    size_t max_relays;
+    size_t relay_cap;
+    /* preamble bookkeeping */
+    unsigned seen_version, seen_status, seen_method, seen_va, seen_fu,
+        seen_vu, seen_flags, seen_params;
+    bool method_set;
+} ctx;
+
+/* ---- errors ---------------------------------------------------------- */
+
+static int perr(ctx *x, int code, const line *ln, const char *at,
+                const char *fmt, ...) EXSTP_PRINTF(5, 6);
+
+static int perr(ctx *x, int code, const line *ln, const char *at,
+                const char *fmt, ...)
+{
+    char kw[32] = "";
+    char msg[200];
+    va_list ap;
+    if (x->err == NULL)
+        return code;
+    if (ln->kw != NULL) {
+        size_t n = ln->kwlen < sizeof kw - 1 ? ln->kwlen : sizeof kw - 1;
+        memcpy(kw, ln->kw, n);
+        kw[n] = '\0';
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (at == NULL)
+        at = ln->start;
+    return exstp_error_set(x->err, code, x->source, ln->no,
+                           (unsigned long)(at - ln->start) + 1,
+                           (size_t)(at - x->base), kw, "%s", msg);
+}
+
+/* Quote untrusted token text for a message. */
+#define QUOTE(buf, p, n) (exstp_escape((buf), sizeof(buf), (p), (n)), (buf))
+
+/* ---- small scanners (move nothing on failure) ------------------------ */
+
+static inline bool is_digit(char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+/* Next space-separated token of [*pp, end).  Tor's tokenizer allows runs
+ * of spaces; so do we. */
+static inline bool next_tok(const char **pp, const char *end, const char **ts,
+                            size_t *tl)
+{
+    const char *p = *pp;
+    while (p < end && *p == ' ')
+        p++;
+    *ts = p;
+    *tl = 0;
+    if (p == end)
+        return false;
+    const char *s = p;
+    while (p < end && *p != ' ')
+        p++;
+    *ts = s;
+    *tl = (size_t)(p - s);
+    *pp = p;
+    return true;
+}
+
+static bool parse_u32(const char *p, size_t n, uint32_t max, uint32_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0 || n > 10)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_digit(p[i]))
+            return false;
+        v = v * 10 + (uint64_t)(p[i] - '0');
+    }
+    if (v > max)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+static bool parse_i32(const char *p, size_t n, int32_t *out)
+{
+    bool neg = false;
+    uint32_t v;
+    if (n > 0 && p[0] == '-') {
+        neg = true;
+        p++;
+        n--;
+    }
+    if (!parse_u32(p, n, neg ? 2147483648u : 2147483647u, &v))
+        return false;
+    *out = neg ? (int32_t)(-(int64_t)v) : (int32_t)v;
+    return true;
+}
+
+/* "YYYY-MM-DD" and "HH:MM:SS" as two tokens. */
+static bool parse_date(const char *d, size_t dn, const char *t, size_t tn,
+                       int64_t *out)
+{
+    static const char dm[] = "dddd-dd-dd", tm[] = "dd:dd:dd";
+    if (dn != 10 || tn != 8)
+        return false;
+    for (int i = 0; i < 10; i++)
+        if (dm[i] == 'd' ? !is_digit(d[i]) : d[i] != dm[i])
+            return false;
+    for (int i = 0; i < 8; i++)
+        if (tm[i] == 'd' ? !is_digit(t[i]) : t[i] != tm[i])
+            return false;
+    int y = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 +
+            (d[3] - '0');
+    int mo = (d[5] - '0') * 10 + (d[6] - '0');
+    int da = (d[8] - '0') * 10 + (d[9] - '0');
+    int h = (t[0] - '0') * 10 + (t[1] - '0');
+    int mi = (t[3] - '0') * 10 + (t[4] - '0');
+    int s = (t[6] - '0') * 10 + (t[7] - '0');
+    if (y < 1970 || mo < 1 || mo > 12 || da < 1 || da > 31 || h > 23 ||
+        mi > 59 || s > 60)
+        return false;
+    *out = exstp_timegm(y, mo, da, h, mi, s);
+    return true;
+}
+
+static bool parse_ipv4(const char *p, size_t n)
+{
+    int parts = 0;
+    size_t i = 0;
+    while (parts < 4) {
+        size_t s = i;
+        unsigned v = 0;
+        while (i < n && is_digit(p[i]) && i - s < 3)
+            v = v * 10 + (unsigned)(p[i++] - '0');
+        if (i == s || v > 255)
+            return false;
+        parts++;
+        if (parts < 4) {
+            if (i >= n || p[i] != '.')
+                return false;
+            i++;
+        }
+    }
+    return i == n;
+}
+
+static const signed char b64val[256] = {
+    ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,
+    ['G'] = 7,  ['H'] = 8,  ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12,
+    ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18,
+    ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30,
+    ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36,
+    ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
+    ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54,
+    ['2'] = 55, ['3'] = 56, ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60,
+    ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
+};
+
+/* Index of the first byte that is not in the base64 alphabet, or n. */
+static size_t b64_span(const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && b64val[(unsigned char)p[i]] != 0)
+        i++;
+    return i;
+}
+
+/* A 27-character unpadded base64 identity into 20 bytes (libsodium). */
+static bool decode_id(uint8_t out[20], const char *p, size_t n)
+{
+    size_t bin_len = 0;
+    const char *end = NULL;
+    if (n != 27 || b64_span(p, n) != n)
+        return false;
+    if (sodium_base642bin(out, 20, p, n, NULL, &bin_len, &end,
+                          sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0)
+        return false;
+    return bin_len == 20 && end == p + n;
+}
+
+/* ---- line reading ---------------------------------------------------- */
+
+/* Split the line at [s, e) into keyword and arguments. */
+static void split_line(line *ln, const char *s, const char *e,
+                       unsigned long no)
+{
+    ln->start = s;
+    ln->end = e;
+    ln->no = no;
+    ln->kw = s;
+    const char *p = s;
+    while (p < e && *p != ' ')
+        p++;
+    ln->kwlen = (size_t)(p - s);
+    while (p < e && *p == ' ')
+        p++;
+    ln->args = p;
+}
+
+static inline bool kw_is(const line *ln, const char *kw, size_t n)
+{
+    return ln->kwlen == n && memcmp(ln->kw, kw, n) == 0;
+}
+#define KW(ln, lit) kw_is((ln), (lit), sizeof(lit) - 1)
+
+static bool valid_keyword(const line *ln)
+{
+    if (ln->kwlen == 0 || ln->kw[0] == '-')
+        return false;
+    for (size_t i = 0; i < ln->kwlen; i++) {
+        char ch = ln->kw[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              is_digit(ch) || ch == '-' || ch == '_'))
+            return false;
+    }
+    return true;
+}
+
+static size_t count_args(const line *ln)
+{
+    const char *p = ln->args, *ts;
+    size_t tl, n = 0;
+    while (next_tok(&p, ln->end, &ts, &tl))
+        n++;
+    return n;
+}
+
+/* ---- preamble items -------------------------------------------------- */
+
+static int need_args(ctx *x, const line *ln, size_t min, size_t max)
+{
+    size_t n = count_args(ln);
+    if (n < min || n > max) {
+        char kw[40];
+        QUOTE(kw, ln->kw, ln->kwlen);
+        if (min == max)
+            return perr(x, EXST_ERR_SYNTAX, ln, ln->args,
+                        "\"%s\" line: expected %zu argument%s, found %zu",
+                        kw, min, min == 1 ? "" : "s", n);
+        if (n < min)
+            return perr(x, EXST_ERR_SYNTAX, ln, ln->args,
+                        "\"%s\" line: expected at least %zu arguments, "
+                        "found %zu", kw, min, n);
+        return perr(x, EXST_ERR_SYNTAX, ln, ln->args,
+                    "\"%s\" line: expected at most %zu arguments, found %zu",
+                    kw, max, n);
+    }
+    return EXST_OK;
+}
+
+static int once(ctx *x, const line *ln, unsigned *seen)
+{
+    char kw[40];
+    if (++*seen > 1)
+        return perr(x, EXST_ERR_SEMANTIC, ln, NULL,
+                    "\"%s\" appears more than once",
+                    QUOTE(kw, ln->kw, ln->kwlen));
+    return EXST_OK;
+}
+
+static int parse_time_item(ctx *x, const line *ln, unsigned *seen,
+                           int64_t *out)
+{
+    const char *p = ln->args, *d = NULL, *t = NULL;
+    size_t dn = 0, tn = 0;
+    int rc = once(x, ln, seen);
+    if (rc != EXST_OK)
+        return rc;
+    if ((rc = need_args(x, ln, 2, 2)) != EXST_OK)
+        return rc;
+    next_tok(&p, ln->end, &d, &dn);
+    next_tok(&p, ln->end, &t, &tn);
+    if (!parse_date(d, dn, t, tn, out))
+        return perr(x, EXST_ERR_SYNTAX, ln, d,
+                    "\"%.*s\" line: expected a time as YYYY-MM-DD HH:MM:SS",
+                    (int)ln->kwlen, ln->kw);
+    return EXST_OK;
+}
+
+static int parse_known_flags(ctx *x, const line *ln)
+{
+    exst_consensus *c = x->c;
+    const char *p = ln->args, *ts;
+    size_t tl;
+    char q[64], q2[64];
+    int rc = once(x, ln, &x->seen_flags);
+    if (rc != EXST_OK)
+        return rc;
+    c->known_flags_off = (size_t)(ln->start - x->base);
+    c->known_flags_end = (size_t)(ln->end - x->base);
+    while (next_tok(&p, ln->end, &ts, &tl)) {
+        if (c->n_flags == EXSTP_MAX_FLAGS)
+            return perr(x, EXST_ERR_LIMIT, ln, ts,
+                        "\"known-flags\" line: more than %d flags",
+                        EXSTP_MAX_FLAGS);
+        for (size_t i = 0; i < tl; i++) {
+            char ch = ts[i];
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  is_digit(ch) || ch == '-' || ch == '_'))
+                return perr(x, EXST_ERR_SYNTAX, ln, ts + i,
+                            "\"known-flags\" line: invalid flag name '%s'",
+                            QUOTE(q, ts, tl));
+        }
+        if (c->n_flags > 0) {
+            const exst_span *prev = &c->flags[c->n_flags - 1];
+            size_t m = prev->len < tl ? prev->len : tl;
+            int cmp = memcmp(prev->ptr, ts, m);
+            if (cmp == 0)
+                cmp = prev->len < tl ? -1 : (prev->len > tl ? 1 : 0);
+            if (cmp >= 0)
+                return perr(x, EXST_ERR_SEMANTIC, ln, ts,
+                            "\"known-flags\" line: flags not sorted: '%s' "
+                            "must come %s '%s'",
+                            QUOTE(q, ts, tl),
+                            cmp == 0 ? "only once, after" : "before",
+                            QUOTE(q2, prev->ptr, prev->len));
+        }
+        c->flags[c->n_flags].ptr = ts;
+        c->flags[c->n_flags].len = tl;
+        c->n_flags++;
+    }
+    return EXST_OK;
+}
+
+/* params: K=V tokens, V an int32, strictly ascending by strcmp on the whole
+ * token (tor's rule), keys unique. */
+static int parse_params(ctx *x, const line *ln)
+{
+    const char *p = ln->args, *ts, *pts = NULL;
+    size_t tl, ptl = 0;
+    char q[64], q2[64];
+    int rc = once(x, ln, &x->seen_params);
+    if (rc != EXST_OK)
+        return rc;
+    x->c->params_off = (size_t)(ln->args - x->base);
+    x->c->params_end = (size_t)(ln->end - x->base);
+    while (next_tok(&p, ln->end, &ts, &tl)) {
+        const char *eq = memchr(ts, '=', tl);
+        int32_t v;
+        if (eq == NULL || eq == ts)
+            return perr(x, EXST_ERR_SYNTAX, ln, ts,
+                        "\"params\" line: expected KEY=VALUE, found '%s'",
+                        QUOTE(q, ts, tl));
+        if (!parse_i32(eq + 1, (size_t)(ts + tl - eq - 1), &v))
+            return perr(x, EXST_ERR_SYNTAX, ln, eq + 1,
+                        "\"params\" line: value of '%s' is not a 32-bit "
+                        "integer", QUOTE(q, ts, (size_t)(eq - ts)));
+        if (pts != NULL) {
+            size_t m = ptl < tl ? ptl : tl;
+            int cmp = memcmp(pts, ts, m);
+            if (cmp == 0)
+                cmp = ptl < tl ? -1 : (ptl > tl ? 1 : 0);
+            const char *peq = memchr(pts, '=', ptl);
+            if ((size_t)(peq - pts) == (size_t)(eq - ts) &&
+                memcmp(pts, ts, (size_t)(eq - ts)) == 0)
+                return perr(x, EXST_ERR_SEMANTIC, ln, ts,
+                            "\"params\" line: duplicate parameter '%s'",
+                            QUOTE(q, ts, (size_t)(eq - ts)));
+            if (cmp >= 0)
+                return perr(x, EXST_ERR_SEMANTIC, ln, ts,
+                            "\"params\" line: parameters not sorted: '%s' "
+                            "must come before '%s'",
+                            QUOTE(q, ts, tl), QUOTE(q2, pts, ptl));
+        }
+        pts = ts;
+        ptl = tl;
+    }
+    return EXST_OK;
+}
+
+static int parse_preamble_line(ctx *x, const line *ln)
+{
+    exst_consensus *c = x->c;
+    const char *p = ln->args, *ts;
+    size_t tl;
+    char q[64];
+    int rc;
+
+    if (KW(ln, "vote-status")) {
+        if ((rc = once(x, ln, &x->seen_status)) != EXST_OK)
+            return rc;
+        if ((rc = need_args(x, ln, 1, 1)) != EXST_OK)
+            return rc;
+        next_tok(&p, ln->end, &ts, &tl);
+        if (tl != 9 || memcmp(ts, "consensus", 9) != 0)
+            return perr(x, EXST_ERR_SEMANTIC, ln, ts,
+                        "not a consensus: vote-status is '%s'",
+                        QUOTE(q, ts, tl));
+        return EXST_OK;
+    }
+    if (x->seen_status == 0)
+        return perr(x, EXST_ERR_SEMANTIC, ln, NULL,
+                    "not a consensus: expected \"vote-status consensus\" "
+                    "after network-status-version, found '%s'",
+                    QUOTE(q, ln->kw, ln->kwlen));
+    if (KW(ln, "consensus-method")) {
+        uint32_t m;
+        if ((rc = once(x, ln, &x->seen_method)) != EXST_OK)
+            return rc;
+        if ((rc = need_args(x, ln, 1, 1)) != EXST_OK)
+            return rc;
+        next_tok(&p, ln->end, &ts, &tl);
+        if (!parse_u32(ts, tl, 1000, &m) || m < 1)
+            return perr(x, EXST_ERR_SYNTAX, ln, ts,
+                        "\"consensus-method\" line: expected a method "
+                        "number, found '%s'", QUOTE(q, ts, tl));
+        c->method = m;
+        return EXST_OK;
+    }
+    if (KW(ln, "valid-after"))
+        return parse_time_item(x, ln, &x->seen_va, &c->valid_after);
+    if (KW(ln, "fresh-until"))
+        return parse_time_item(x, ln, &x->seen_fu, &c->fresh_until);
+    if (KW(ln, "valid-until"))
+        return parse_time_item(x, ln, &x->seen_vu, &c->valid_until);
+    if (KW(ln, "known-flags"))
+        return parse_known_flags(x, ln);
+    if (KW(ln, "params"))
+        return parse_params(x, ln);
+    if (KW(ln, "consensus-methods") || KW(ln, "published") ||
+        KW(ln, "flag-thresholds") || KW(ln, "dir-key-certificate-version"))
+        return perr(x, EXST_ERR_SEMANTIC, ln, NULL,
+                    "not a consensus: \"%s\" is a vote item",
+                    QUOTE(q, ln->kw, ln->kwlen));
+    if (KW(ln, "exitstage")) {
+        if (x->opts->flags & EXST_PARSE_ALLOW_REPROCESS)
+            return EXST_OK;
+        return perr(x, EXST_ERR_REPROCESS, ln, NULL,
+                    "document was already processed by exitstage; staging "
+                    "it twice would compound (use --allow-reprocess to "
+                    "override)");
+    }
+    /* voting-delay, client-/server-versions, package, protocol lines,
+     * shared-rand values and future items pass through untouched. */
+    return EXST_OK;
+}
+
+/* ---- router status entries ------------------------------------------- */
+
+static int grow_relays(ctx *x, const line *ln)
+{
+    exst_consensus *c = x->c;
+    if (c->n_relays < x->relay_cap)
+        return EXST_OK;
+    if (c->n_relays >= x->max_relays)
+        return perr(x, EXST_ERR_LIMIT, ln, NULL,
+                    "more than %zu router entries", x->max_relays);
+    size_t cap = x->relay_cap ? x->relay_cap * 2 : 1024;
+    exstp_relay *r = exstp_realloc(c->relays, cap * sizeof *r);
+    if (r == NULL)
+        return perr(x, EXST_ERR_NOMEM, ln, NULL, "out of memory");
+    c->relays = r;
+    x->relay_cap = cap;
+    return EXST_OK;
+}
+
+static int parse_r(ctx *x, const line *ln, exstp_relay *r)
+{
+    exst_consensus *c = x->c;
+    const bool md = c->flavor == EXST_FLAVOR_MICRODESC;
+    const size_t want = md ? 7 : 8;
+    const char *p = ln->args, *t[8];
+    size_t n[8], k = 0;
+    char q[64];
+
+    memset(r, 0, sizeof *r);
+    while (k < 8 && next_tok(&p, ln->end, &t[k], &n[k]))
+        k++;
+    if (k < want) {
+        if (k == 7 && !md)
+            return perr(x, EXST_ERR_SYNTAX, ln, ln->args,
+                        "\"r\" line: expected 8 arguments, found 7 (a "
+                        "microdesc entry in an ns consensus?)");
+        return perr(x, EXST_ERR_SYNTAX, ln, ln->args,
+                    "\"r\" line: expected %zu arguments, found %zu", want, k);
+    }
+    /* Extra arguments are allowed by the grammar; ignore them. */
+    if (n[0] < 1 || n[0] > 19)
+        return perr(x, EXST_ERR_SYNTAX, ln, t[0],
+                    "\"r\" line: nickname must be 1 to 19 characters");
+    for (size_t i = 0; i < n[0]; i++) {
+        char ch = t[0][i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              is_digit(ch)))
+            return perr(x, EXST_ERR_SYNTAX, ln, t[0] + i,
+                        "\"r\" line: invalid nickname '%s'",
+                        QUOTE(q, t[0], n[0]));
+    }
+    if (!decode_id(r->id, t[1], n[1]))
+        return perr(x, EXST_ERR_SYNTAX, ln, t[1],
+                    "\"r\" line: identity '%s' is not 27 characters of "
+                    "base64 (20 bytes)", QUOTE(q, t[1], n[1]));
+    size_t i = 2;
+    if (!md) {
+        if (n[2] != 27 || b64_span(t[2], n[2]) != 27)
+            return perr(x, EXST_ERR_SYNTAX, ln, t[2],
+                        "\"r\" line: descriptor digest '%s' is not 27 "
+                        "characters of base64", QUOTE(q, t[2], n[2]));
+        i = 3;
+    }
+    int64_t pub;
+    if (!parse_date(t[i], n[i], t[i + 1], n[i + 1], &pub))
+        return perr(x, EXST_ERR_SYNTAX, ln, t[i],
+                    "\"r\" line: expected a publication time as "
+                    "YYYY-MM-DD HH:MM:SS");
+    if (!parse_ipv4(t[i + 2], n[i + 2]))
+        return perr(x, EXST_ERR_SYNTAX, ln, t[i + 2],
+                    "\"r\" line: invalid IPv4 address '%s'",
+                    QUOTE(q, t[i + 2], n[i + 2]));
+    uint32_t orport, dirport;
+    if (!parse_u32(t[i + 3], n[i + 3], 65535, &orport))
+        return perr(x, EXST_ERR_SYNTAX, ln, t[i + 3],
+                    "\"r\" line: invalid ORPort '%s'",
+                    QUOTE(q, t[i + 3], n[i + 3]));
+    if (!parse_u32(t[i + 4], n[i + 4], 65535, &dirport))
+        return perr(x, EXST_ERR_SYNTAX, ln, t[i + 4],
+                    "\"r\" line: invalid DirPort '%s'",
+                    QUOTE(q, t[i + 4], n[i + 4]));
+    r->or_port = orport;
+    r->nick_off = (uint32_t)(t[0] - x->base);
+    r->nick_len = (uint8_t)n[0];
+    r->addr_off = (uint32_t)(t[i + 2] - x->base);
+    r->addr_len = (uint8_t)n[i + 2];
+    r->line = (uint32_t)ln->no;
+    return EXST_OK;
+}
+
+static int parse_s(ctx *x, const line *ln, exstp_relay *r)
+{
+    const exst_consensus *c = x->c;
+    const char *p = ln->args, *ts;
+    size_t tl, hint = 0;
+    char q[64];
+    while (next_tok(&p, ln->end, &ts, &tl)) {
+        size_t k = hint, tried = 0;
+        /* Flags are usually in known-flags order: search from the last. */
+        for (; tried < c->n_flags; tried++, k = (k + 1) % c->n_flags)
+            if (c->flags[k].len == tl && memcmp(c->flags[k].ptr, ts, tl) == 0)
+                break;
+        if (tried == c->n_flags)
+            return perr(x, EXST_ERR_SEMANTIC, ln, ts,
+                        "\"s\" line: flag '%s' is not in known-flags",
+                        QUOTE(q, ts, tl));
+        if (r->flags & (UINT64_C(1) << k))
+            return perr(x, EXST_ERR_SEMANTIC, ln, ts,
+                        "\"s\" line: flag '%s' appears twice",
+                        QUOTE(q, ts, tl));
+        r->flags |= UINT64_C(1) << k;
+        hint = c->n_flags ? (k + 1) % c->n_flags : 0;
+    }
+    r->s_off = (uint32_t)(ln->start - x->base);
+    r->s_end = (uint32_t)(ln->end - x->base);
+    return EXST_OK;
+}
+
+static int parse_w(ctx *x, const line *ln, exstp_relay *r)
+{
+    const char *p = ln->args, *ts;
+    size_t tl;
+    char q[64];
+    while (next_tok(&p, ln->end, &ts, &tl)) {
+        const char *eq = memchr(ts, '=', tl);
+        if (eq == NULL)
+            return perr(x, EXST_ERR_SYNTAX, ln, ts,
+                        "\"w\" line: expected KEY=VALUE, found '%s'",
+                        QUOTE(q, ts, tl));
+        size_t kl = (size_t)(eq - ts), vl = tl - kl - 1;
+        if (kl == 9 && memcmp(ts, "Bandwidth", 9) == 0) {
+            if (r->has_bandwidth)
+                return perr(x, EXST_ERR_SEMANTIC, ln, ts,
+                            "\"w\" line: Bandwidth given twice");
+            if (!parse_u32(eq + 1, vl, UINT32_MAX, &r->bandwidth))
+                return perr(x, EXST_ERR_SYNTAX, ln, eq + 1,
+                            "\"w\" line: Bandwidth '%s' is not an unsigned "
+                            "32-bit integer", QUOTE(q, eq + 1, vl));
+            r->has_bandwidth = 1;
+        } else if (kl == 10 && memcmp(ts, "Unmeasured", 10) == 0) {
+            uint32_t v;
+            if (!parse_u32(eq + 1, vl, UINT32_MAX, &v))
+                return perr(x, EXST_ERR_SYNTAX, ln, eq + 1,
+                            "\"w\" line: Unmeasured '%s' is not a number",
+                            QUOTE(q, eq + 1, vl));
+            r->unmeasured = v != 0;
+        } else if (kl == 13 && memcmp(ts, "GuardFraction", 13) == 0) {
+            if (!parse_u32(eq + 1, vl, 100, &r->guardfraction))
+                return perr(x, EXST_ERR_SYNTAX, ln, eq + 1,
+                            "\"w\" line: GuardFraction '%s' is not a "
+                            "percentage", QUOTE(q, eq + 1, vl));
+            r->has_guardfraction = 1;
+        }
+        /* Other keys (Measured= in votes, future ones) are ignored. */
+    }
+    return EXST_OK;
+}
+
+/* p accept|reject PORTLIST: ascending ranges of 1..65535. */
+static int parse_p(ctx *x, const line *ln)
+{
+    const char *p = ln->args, *ts = NULL, *pl = NULL;
+    size_t tl = 0, pn = 0;
+    char q[64];
+    int rc;
+    if (x->c->flavor == EXST_FLAVOR_MICRODESC)
+        return perr(x, EXST_ERR_SEMANTIC, ln, NULL,
+                    "\"p\" line in a microdesc consensus (policies live in "
+                    "microdescriptors)");
+    if ((rc = need_args(x, ln, 2, 2)) != EXST_OK)
+        return rc;
+    next_tok(&p, ln->end, &ts, &tl);
+    next_tok(&p, ln->end, &pl, &pn);
+    if (!((tl == 6 && memcmp(ts, "accept", 6) == 0) ||
+          (tl == 6 && memcmp(ts, "reject", 6) == 0)))
+        return perr(x, EXST_ERR_SYNTAX, ln, ts,
+                    "\"p\" line: expected accept or reject, found '%s'",
+                    QUOTE(q, ts, tl));
+    const char *s = pl, *e = pl + pn;
+    while (s < e) {
+        const char *comma = memchr(s, ',', (size_t)(e - s));
+        const char *ie = comma ? comma : e;
+        const char *dash = memchr(s, '-', (size_t)(ie - s));
+        uint32_t lo, hi;
+        if (!parse_u32(s, (size_t)((dash ? dash : ie) - s), 65535, &lo) ||
+            lo == 0 ||
+            (dash && (!parse_u32(dash + 1, (size_t)(ie - dash - 1), 65535,
+                                 &hi) || hi < lo)))
+            return perr(x, EXST_ERR_SYNTAX, ln, s,
+                        "\"p\" line: invalid port range '%s'",
+                        QUOTE(q, s, (size_t)(ie - s)));
+        s = comma ? comma + 1 : e;
+        if (comma && s == e)
+            return perr(x, EXST_ERR_SYNTAX, ln, comma,
+                        "\"p\" line: trailing comma");
+    }
+    return EXST_OK;
+}
+
+static int parse_m(ctx *x, const line *ln)
+{
+    const char *p = ln->args, *ts;
+    size_t tl;
+    char q[64];
+    if (x->c->flavor != EXST_FLAVOR_MICRODESC)
+        return perr(x, EXST_ERR_SEMANTIC, ln, NULL,
+                    "\"m\" line in an ns consensus");
+    if (!next_tok(&p, ln->end, &ts, &tl) || tl != 43 ||
+        b64_span(ts, tl) != 43)
+        return perr(x, EXST_ERR_SYNTAX, ln, ln->args,
+                    "\"m\" line: microdescriptor digest '%s' is not 43 "
+                    "characters of base64 (SHA-256)",
+                    QUOTE(q, ln->args, (size_t)(ln->end - ln->args)));
+    return EXST_OK;
+}
+
+/* State of the entry being read. */
+typedef struct entry_state {
+    exstp_relay *r;
+    unsigned n_s, n_m, n_w, n_p, n_v, n_pr;
+    line r_line;
+} entry_state;
+
+static int finish_entry(ctx *x, entry_state *es, const char *end_ptr)
+{
+    exst_consensus *c = x->c;
+    if (es->r == NULL)
+        return EXST_OK;
+    if (es->n_s == 0)
+        return perr(x, EXST_ERR_SEMANTIC, &es->r_line, NULL,
+                    "router entry has no \"s\" line");
+    if (c->flavor == EXST_FLAVOR_MICRODESC && es->n_m == 0)
+        return perr(x, EXST_ERR_SEMANTIC, &es->r_line, NULL,
+                    "microdesc router entry has no \"m\" line");
+    es->r->entry_end = (uint32_t)(end_ptr - x->base);
+    if (c->n_relays > 0) {
+        const exstp_relay *prev = &c->relays[c->n_relays - 1];
+        int cmp = memcmp(prev->id, es->r->id, 20);
+        if (cmp >= 0)
+            return perr(x, EXST_ERR_SEMANTIC, &es->r_line,
+                        es->r_line.args,
+                        cmp == 0 ? "duplicate router entry (identity "
+                                   "listed twice)"
+                                 : "router entries not sorted by identity "
+                                   "digest (this entry must come before "
+                                   "the one at line %lu)",
+                        (unsigned long)prev->line);
+    }
+    c->n_relays++;
+    es->r = NULL;
+    return EXST_OK;
+}
+
+static int entry_once(ctx *x, const line *ln, unsigned *n)
+{
+    char kw[40];
+    if (++*n > 1)
+        return perr(x, EXST_ERR_SEMANTIC, ln, NULL,
+                    "router entry has more than one \"%s\" line",
+                    QUOTE(kw, ln->kw, ln->kwlen));
+    return EXST_OK;
+}
+
+static int parse_entry_line(ctx *x, entry_state *es, const line *ln)
+{
+    int rc;
+    if (KW(ln, "r")) {
+        if ((rc = finish_entry(x, es, ln->start)) != EXST_OK)
+            return rc;
+        if ((rc = grow_relays(x, ln)) != EXST_OK)
+            return rc;
+        es->r = &x->c->relays[x->c->n_relays];
+        es->n_s = es->n_m = es->n_w = es->n_p = es->n_v = es->n_pr = 0;
+        es->r_line = *ln;
+        return parse_r(x, ln, es->r);
+    }
+    if (es->r == NULL)
+        return perr(x, EXST_ERR_SEMANTIC, ln, NULL,
+                    "unexpected item outside a router entry");
+    switch (ln->kwlen == 1 ? ln->kw[0] : 0) {
+    case 's':
+        if ((rc = entry_once(x, ln, &es->n_s)) != EXST_OK)
+            return rc;
+        return parse_s(x, ln, es->r);
+    case 'w':
+        if ((rc = entry_once(x, ln, &es->n_w)) != EXST_OK)
+            return rc;
+        return parse_w(x, ln, es->r);
+    case 'm':
+        if ((rc = entry_once(x, ln, &es->n_m)) != EXST_OK)
+            return rc;
+        return parse_m(x, ln);
+    case 'p':
+        if ((rc = entry_once(x, ln, &es->n_p)) != EXST_OK)
+            return rc;
+        return parse_p(x, ln);
+    case 'v':
+        return entry_once(x, ln, &es->n_v);
+    case 'a':
+        return EXST_OK;
+    default:
+        break;
+    }
+    if (KW(ln, "pr"))
+        return entry_once(x, ln, &es->n_pr);
+    if (KW(ln, "exitstage-staged")) {
+        if (!(x->opts->flags & EXST_PARSE_ALLOW_REPROCESS))
+            return perr(x, EXST_ERR_REPROCESS, ln, NULL,
+                        "document was already processed by exitstage; "
+                        "staging it twice would compound (use "
+                        "--allow-reprocess to override)");
+    }
+    return EXST_OK; /* unknown entry items pass through */
+}
+
+/* ---- footer ---------------------------------------------------------- */
+
+static int parse_bw_weights(ctx *x, const line *ln)
+{
+    const char *p = ln->args, *ts;
+    size_t tl;
+    char q[64];
+    while (next_tok(&p, ln->end, &ts, &tl)) {
+        const char *eq = memchr(ts, '=', tl);
+        int32_t v;
+        if (eq == NULL || eq == ts)
+            return perr(x, EXST_ERR_SYNTAX, ln, ts,
+                        "\"bandwidth-weights\" line: expected KEY=VALUE, "
+                        "found '%s'", QUOTE(q, ts, tl));
+        if (!parse_i32(eq + 1, (size_t)(ts + tl - eq - 1), &v))
+            return perr(x, EXST_ERR_SYNTAX, ln, eq + 1,
+                        "\"bandwidth-weights\" line: value of '%s' is not "
+                        "a 32-bit integer",
+                        QUOTE(q, ts, (size_t)(eq - ts)));
+    }
+    return EXST_OK;
+}
+
+/* ---- objects --------------------------------------------------------- */
+
+/* At *pp a "-----BEGIN NAME-----" line: consume through "-----END NAME-----".
+ * Lines inside must be base64. */
+static int skip_object(ctx *x, const char **pp, const char *end,
+                       unsigned long *lineno)
+{
+    const char *p = *pp;
+    line ln;
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    split_line(&ln, p, nl, *lineno);
+    ln.kw = NULL;
+    ln.kwlen = 0;
+    size_t bl = (size_t)(nl - p);
+    if (bl < 16 || memcmp(p + bl - 5, "-----", 5) != 0)
+        return perr(x, EXST_ERR_SYNTAX, &ln, NULL,
+                    "malformed object header (expected -----BEGIN NAME-----)");
+    const char *name = p + 11;
+    size_t name_len = bl - 16;
+    p = nl + 1;
+    (*lineno)++;
+    while (p < end) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        split_line(&ln, p, nl, *lineno);
+        ln.kw = NULL;
+        ln.kwlen = 0;
+        size_t n = (size_t)(nl - p);
+        if (n >= 9 && memcmp(p, "-----END ", 9) == 0) {
+            if (n != name_len + 14 || memcmp(p + 9, name, name_len) != 0 ||
+                memcmp(p + n - 5, "-----", 5) != 0)
+                return perr(x, EXST_ERR_SYNTAX, &ln, NULL,
+                            "object END line does not match its BEGIN");
+            *pp = nl + 1;
+            (*lineno)++;
+            return EXST_OK;
+        }
+        size_t ok = b64_span(p, n);
+        while (ok < n && p[ok] == '=')
+            ok++;
+        if (ok != n || n > 76)
+            return perr(x, EXST_ERR_SYNTAX, &ln, p + ok,
+                        "invalid base64 inside an object");
+        p = nl + 1;
+        (*lineno)++;
+    }
+    split_line(&ln, end, end, *lineno);
+    ln.kw = NULL;
+    return perr(x, EXST_ERR_SYNTAX, &ln, NULL,
+                "object not closed before the end of the document");
+}
+
+/* ---- the document ---------------------------------------------------- */
+
+static void locate(const char *base, const char *at, unsigned long *lineno,
+                   const char **line_start)
+{
+    unsigned long n = 1;
+    const char *ls = base;
+    for (const char *p = base; p < at; p++)
+        if (*p == '\n') {
+            n++;
+            ls = p + 1;
+        }
+    *lineno = n;
+    *line_start = ls;
+}
+
+static int prescan(ctx *x, const char *doc, size_t len)
+{
+    const char *bad = memchr(doc, '\0', len);
+    const char *cr = memchr(doc, '\r', len);
+    line ln = {0};
+    if (bad != NULL && (cr == NULL || bad < cr)) {
+        locate(doc, bad, &ln.no, &ln.start);
+        return perr(x, EXST_ERR_SYNTAX, &ln, bad, "NUL byte in document");
+    }
+    if (cr != NULL) {
+        locate(doc, cr, &ln.no, &ln.start);
+        return perr(x, EXST_ERR_SYNTAX, &ln, cr,
+                    "carriage return (CR) in document: consensus lines end "
+                    "with LF only (dos2unix converts the file)");
+    }
+    if (len == 0) {
+        ln.no = 1;
+        ln.start = doc;
+        return perr(x, EXST_ERR_SEMANTIC, &ln, doc,
+                    "not a consensus: the document is empty");
+    }
+    if (doc[len - 1] != '\n') {
+        const char *ls = doc + len;
+        while (ls > doc && ls[-1] != '\n')
+            ls--;
+        locate(doc, ls, &ln.no, &ln.start);
+        return perr(x, EXST_ERR_SYNTAX, &ln, doc + len,
+                    "the document does not end with a newline (truncated?)");
+    }
+    return EXST_OK;
+}
+
+static int parse_version(ctx *x, const line *ln)
+{
+    const char *p = ln->args, *ts;
+    size_t tl;
+    char q[64];
+    exst_consensus *c = x->c;
+    if (!KW(ln, "network-status-version")) {
+        if (kw_is(ln, "network-status-diff-version", 27))
+            return perr(x, EXST_ERR_SEMANTIC, ln, NULL,
+                        "not a consensus: this is a consensus diff");
+        if (KW(ln, "dir-key-certificate-version"))
+            return perr(x, EXST_ERR_SEMANTIC, ln, NULL,
+                        "not a consensus: this is an authority key "
+                        "certificate");
+        return perr(x, EXST_ERR_SEMANTIC, ln, NULL,
+                    "not a consensus: expected \"network-status-version\" "
+                    "as the first item, found '%s'",
+                    QUOTE(q, ln->kw, ln->kwlen));
+    }
+    x->seen_version = 1;
+    if (!next_tok(&p, ln->end, &ts, &tl) || tl != 1 || ts[0] != '3')
+        return perr(x, EXST_ERR_SEMANTIC, ln, ln->args,
+                    "unsupported network-status-version '%s' (expected 3)",
+                    QUOTE(q, ln->args, (size_t)(ln->end - ln->args)));
+    c->flavor = EXST_FLAVOR_NS;
+    if (next_tok(&p, ln->end, &ts, &tl)) {
+        if (tl == 9 && memcmp(ts, "microdesc", 9) == 0)
+            c->flavor = EXST_FLAVOR_MICRODESC;
+        else if (!(tl == 2 && memcmp(ts, "ns", 2) == 0))
+            return perr(x, EXST_ERR_SEMANTIC, ln, ts,
+                        "unsupported consensus flavour '%s' (expected ns or "
+                        "microdesc)", QUOTE(q, ts, tl));
+    }
+    return EXST_OK;
+}
+
+static int check_preamble_done(ctx *x, const line *ln)
+{
+    exst_consensus *c = x->c;
+    static const char *names[] = {"consensus-method", "valid-after",
+                                  "fresh-until", "valid-until",
+                                  "known-flags"};
+    unsigned seen[] = {x->seen_method, x->seen_va, x->seen_fu, x->seen_vu,
+                       x->seen_flags};
+    for (size_t i = 0; i < sizeof seen / sizeof seen[0]; i++)
+        if (seen[i] == 0)
+            return perr(x, EXST_ERR_SEMANTIC, ln, NULL,
+                        "preamble has no \"%s\" line", names[i]);
+    if (c->fresh_until < c->valid_after || c->valid_until < c->fresh_until)
+        return perr(x, EXST_ERR_SEMANTIC, ln, NULL,
+                    "preamble times out of order (valid-after <= "
+                    "fresh-until <= valid-until)");
+    c->flag_exit = exst_consensus_flag_index(c, "Exit");
+    c->flag_badexit = exst_consensus_flag_index(c, "BadExit");
+    c->flag_guard = exst_consensus_flag_index(c, "Guard");
+    return EXST_OK;
+}
+
+static int add_cut(ctx *x, const line *ln)
+{
+    exst_consensus *c = x->c;
+    exstp_cut *cuts = exstp_realloc(c->cuts, (c->n_cuts + 1) * sizeof *cuts);
+    if (cuts == NULL)
+        return perr(x, EXST_ERR_NOMEM, ln, NULL, "out of memory");
+    c->cuts = cuts;
+    cuts[c->n_cuts].off = (size_t)(ln->start - x->base);
+    cuts[c->n_cuts].len = (size_t)(ln->end - ln->start) + 1;
+    c->n_cuts++;
+    return EXST_OK;
+}
+
+static int parse_doc(ctx *x)
+{
+    exst_consensus *c = x->c;
+    const char *p = c->doc, *end = c->doc + c->len;
+    unsigned long no = 1;
+    enum section sec = SEC_PREAMBLE;
+    entry_state es = {0};
+    line ln;
+    int rc;
+    char q[64];
+    bool first = true;
+    unsigned n_sigs = 0;
+
+    if ((rc = prescan(x, c->doc, c->len)) != EXST_OK)
+        return rc;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        split_line(&ln, p, nl, no);
+        if ((size_t)(nl - p) > x->max_line)
+            return perr(x, EXST_ERR_LIMIT, &ln, p + x->max_line,
+                        "line longer than %zu bytes", x->max_line);
+        if (p == nl) { /* tor's tokenizer skips blank lines; so do we */
+            p = nl + 1;
+            no++;
+            continue;
+        }
+        if (first && p[0] == '@') { /* CollecTor's annotation lines */
+            p = nl + 1;
+            no++;
+            continue;
+        }
+        if (!valid_keyword(&ln)) {
+            if (ln.kwlen == 0)
+                return perr(x, EXST_ERR_SYNTAX, &ln, NULL,
+                            "line starts with a space");
+            if (p[0] == '-')
+                return perr(x, EXST_ERR_SYNTAX, &ln, NULL,
+                            "object without an item before it");
+            return perr(x, EXST_ERR_SYNTAX, &ln, NULL,
+                        "invalid keyword '%s'", QUOTE(q, ln.kw, ln.kwlen));
+        }
+        if (first) {
+            first = false;
+            if ((rc = parse_version(x, &ln)) != EXST_OK)
+                return rc;
+            goto next;
+        }
+        if (sec == SEC_PREAMBLE && (KW(&ln, "dir-source") || KW(&ln, "r") ||
+                                    KW(&ln, "directory-footer"))) {
+            if ((rc = check_preamble_done(x, &ln)) != EXST_OK)
+                return rc;
+            c->annot_off = (size_t)(ln.start - x->base);
+            sec = SEC_AUTH;
+        }
+        if (sec == SEC_AUTH && (KW(&ln, "r") || KW(&ln, "directory-footer")))
+            sec = SEC_ENTRIES;
+        rc = EXST_OK;
+        switch (sec) {
+        case SEC_PREAMBLE:
+            if (KW(&ln, "network-status-version"))
+                return perr(x, EXST_ERR_SEMANTIC, &ln, NULL,
+                            "\"network-status-version\" appears more than "
+                            "once");
+            rc = parse_preamble_line(x, &ln);
+            if (rc == EXST_OK && KW(&ln, "exitstage"))
+                rc = add_cut(x, &ln);
+            break;
+        case SEC_AUTH:
+            if (KW(&ln, "dir-source"))
+                rc = need_args(x, &ln, 6, 6);
+            else if (KW(&ln, "vote-digest"))
+                rc = need_args(x, &ln, 1, 1);
+            else if (KW(&ln, "known-flags") || KW(&ln, "params") ||
+                     KW(&ln, "valid-after") || KW(&ln, "consensus-method"))
+                rc = perr(x, EXST_ERR_SEMANTIC, &ln, NULL,
+                          "preamble item after the authority section");
+            else if (KW(&ln, "exitstage"))
+                rc = perr(x, EXST_ERR_SEMANTIC, &ln, NULL,
+                          "\"exitstage\" item outside the preamble");
+            break;
+        case SEC_ENTRIES:
+            if (KW(&ln, "directory-footer")) {
+                if ((rc = finish_entry(x, &es, ln.start)) != EXST_OK)
+                    return rc;
+                if ((rc = need_args(x, &ln, 0, 0)) != EXST_OK)
+                    return rc;
+                c->footer_off = (size_t)(ln.start - x->base);
+                c->footer_end = (size_t)(nl + 1 - x->base);
+                sec = SEC_FOOTER;
+                break;
+            }
+            if (KW(&ln, "dir-source") || KW(&ln, "known-flags") ||
+                KW(&ln, "bandwidth-weights") ||
+                KW(&ln, "directory-signature"))
+                return perr(x, EXST_ERR_SEMANTIC, &ln, NULL,
+                            "\"%s\" among the router entries (is "
+                            "directory-footer missing?)",
+                            QUOTE(q, ln.kw, ln.kwlen));
+            rc = parse_entry_line(x, &es, &ln);
+            if (rc == EXST_OK && KW(&ln, "exitstage-staged"))
+                rc = add_cut(x, &ln);
+            break;
+        case SEC_FOOTER:
+            if (KW(&ln, "bandwidth-weights")) {
+                if (c->has_bw_line)
+                    return perr(x, EXST_ERR_SEMANTIC, &ln, NULL,
+                                "\"bandwidth-weights\" appears more than "
+                                "once");
+                if ((rc = parse_bw_weights(x, &ln)) != EXST_OK)
+                    return rc;
+                c->has_bw_line = true;
+                c->bw_off = (size_t)(ln.start - x->base);
+                c->bw_end = (size_t)(nl + 1 - x->base);
+                break;
+            }
+            if (KW(&ln, "directory-signature")) {
+                c->sig_off = (size_t)(ln.start - x->base);
+                sec = SEC_SIGS;
+            } else {
+                break; /* unknown footer items pass through */
+            }
+            /* fall through */
+        case SEC_SIGS:
+            if (!KW(&ln, "directory-signature"))
+                return perr(x, EXST_ERR_SEMANTIC, &ln, NULL,
+                            "unexpected \"%s\" among the signatures",
+                            QUOTE(q, ln.kw, ln.kwlen));
+            if ((rc = need_args(x, &ln, 2, 3)) != EXST_OK)
+                return rc;
+            if (nl + 1 >= end || memcmp(nl + 1, "-----BEGIN ", 11) != 0) {
+                line nx;
+                const char *ne = nl + 1 < end ?
+                    memchr(nl + 1, '\n', (size_t)(end - nl - 1)) : end;
+                split_line(&nx, nl + 1 < end ? nl + 1 : end,
+                           ne ? ne : end, no + 1);
+                nx.kw = NULL;
+                return perr(x, EXST_ERR_SYNTAX, &nx, NULL,
+                            "directory-signature without a signature "
+                            "object");
+            }
+            n_sigs++;
+            break;
+        }
+        if (rc != EXST_OK)
+            return rc;
+    next:
+        p = nl + 1;
+        no++;
+        if (p < end && *p == '-' && end - p > 11 &&
+            memcmp(p, "-----BEGIN ", 11) == 0) {
+            if ((rc = skip_object(x, &p, end, &no)) != EXST_OK)
+                return rc;
+        }
+    }
+    split_line(&ln, end, end, no);
+    ln.kw = NULL;
+    if (!x->seen_version)
+        return perr(x, EXST_ERR_SEMANTIC, &ln, NULL,
+                    "not a consensus: no network-status-version line");
+    if (sec < SEC_FOOTER) {
+        if (sec == SEC_PREAMBLE)
+            return perr(x, EXST_ERR_SEMANTIC, &ln, NULL,
+                        "document ends inside the preamble (truncated?)");
+        return perr(x, EXST_ERR_SEMANTIC, &ln, NULL,
+                    "missing \"directory-footer\": the document ends "
+                    "without a footer (truncated?)");
+    }
+    if (n_sigs == 0)
+        return perr(x, EXST_ERR_SEMANTIC, &ln, NULL,
+                    "the document has no directory-signature");
+    return EXST_OK;
+}
+
+/* ---- decompression --------------------------------------------------- */
+
+static bool is_zstd(const void *buf, size_t len)
+{
+    static const unsigned char magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+    return len >= 4 && memcmp(buf, magic, 4) == 0;
+}
+
+static int decompress(char **out, size_t *out_len, const void *buf,
+                      size_t len, size_t max, const char *source,
+                      exst_error *err)
+{
+    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    size_t cap, n = 0;
+    char *dst = NULL;
+    int rc = EXST_OK;
+    if (dctx == NULL)
+        return exstp_error_simple(err, EXST_ERR_NOMEM, source,
+                                  "out of memory");
+    unsigned long long hint = ZSTD_getFrameContentSize(buf, len);
+    if (hint != ZSTD_CONTENTSIZE_UNKNOWN && hint != ZSTD_CONTENTSIZE_ERROR &&
+        hint <= max)
+        cap = (size_t)hint + 1; /* untrusted: only a starting size */
+    else
+        cap = len * 6 < max ? len * 6 + 1024 : max + 1;
+    ZSTD_inBuffer in = {buf, len, 0};
+    for (;;) {
+        if (dst == NULL || n == cap) {
+            if (n == cap) {
+                if (cap > max) {
+                    rc = exstp_error_simple(err, EXST_ERR_LIMIT, source,
+                                            "decompressed document is "
+                                            "larger than %zu bytes", max);
+                    goto done;
+                }
+                cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+            }
+            char *d = exstp_realloc(dst, cap);
+            if (d == NULL) {
+                rc = exstp_error_simple(err, EXST_ERR_NOMEM, source,
+                                        "out of memory");
+                goto done;
+            }
+            dst = d;
+        }
+        ZSTD_outBuffer ob = {dst, cap, n};
+        size_t r = ZSTD_decompressStream(dctx, &ob, &in);
+        if (ZSTD_isError(r)) {
+            rc = exstp_error_simple(err, EXST_ERR_COMPRESS, source,
+                                    "corrupt zstd data: %s",
+                                    ZSTD_getErrorName(r));
+            goto done;
+        }
+        n = ob.pos;
+        if (n > max) {
+            rc = exstp_error_simple(err, EXST_ERR_LIMIT, source,
+                                    "decompressed document is larger than "
+                                    "%zu bytes", max);
+            goto done;
+        }
+        if (in.pos == in.size && n < cap) {
+            if (r != 0) {
+                rc = exstp_error_simple(err, EXST_ERR_COMPRESS, source,
+                                        "truncated zstd data");
+                goto done;
+            }
+            break;
+        }
+    }
+    *out = dst;
+    *out_len = n;
+    dst = NULL;
+done:
+    exst_free(dst);
+    ZSTD_freeDCtx(dctx);
+    return rc;
+}
+
+/* ---- public ---------------------------------------------------------- */
+
+static int parse_owned(exst_consensus **out, char *doc, size_t len,
+                       const char *source, const exst_parse_opts *opts,
+                       exst_error *err)
+{
+    static const exst_parse_opts defaults = {0};
+    exst_consensus *c = exstp_calloc(1, sizeof *c);
+    if (c == NULL) {
+        exst_free(doc);
+        return exstp_error_simple(err, EXST_ERR_NOMEM, source,
+                                  "out of memory");
+    }
+    c->doc = doc;
+    c->len = len;
+    c->flag_exit = c->flag_badexit = c->flag_guard = -1;
+    ctx x = {0};
+    x.c = c;
+    x.base = doc;
+    x.source = source;
+    x.opts = opts ? opts : &defaults;
+    x.err = err;
+    x.max_line = x.opts->max_line_bytes ? x.opts->max_line_bytes
+                                        : EXST_DEFAULT_MAX_LINE_BYTES;
+    x.max_relays = x.opts->max_relays ? x.opts->max_relays
+                                      : EXST_DEFAULT_MAX_RELAYS;
+    if (len > UINT32_MAX) {
+        exst_consensus_free(c);
+        return exstp_error_simple(err, EXST_ERR_LIMIT, source,
+                                  "document larger than 4 GiB");
+    }
+    int rc = parse_doc(&x);
+    if (rc != EXST_OK) {
+        exst_consensus_free(c);
+        return rc;
+    }
+    *out = c;
+    return EXST_OK;
+}
+
+int exst_consensus_parse(exst_consensus **out, const void *buf, size_t len,
+                         const char *source, const exst_parse_opts *opts,
+                         exst_error *err)
+{
+    size_t max = opts && opts->max_doc_bytes ? opts->max_doc_bytes
+                                             : EXST_DEFAULT_MAX_DOC_BYTES;
+    char *doc = NULL;
+    size_t dlen = 0;
+    int rc;
+    *out = NULL;
+    if (source == NULL)
+        source = "<input>";
+    if (err != NULL) {
+        exst_error_clear(err);
+        exstp_error_simple(err, EXST_OK, source, "%s", "");
+    }
+    if (buf == NULL && len != 0)
+        return exstp_error_simple(err, EXST_ERR_USAGE, source,
+                                  "no input buffer");
+    if (is_zstd(buf, len)) {
+        rc = decompress(&doc, &dlen, buf, len, max, source, err);
+        if (rc != EXST_OK)
+            return rc;
+    } else {
+        if (len > max)
+            return exstp_error_simple(err, EXST_ERR_LIMIT, source,
+                                      "document is larger than %zu bytes",
+                                      max);
+        doc = exstp_malloc(len + 1);
+        if (doc == NULL)
+            return exstp_error_simple(err, EXST_ERR_NOMEM, source,
+                                      "out of memory");
+        if (len)
+            memcpy(doc, buf, len);
+        dlen = len;
+    }
+    return parse_owned(out, doc, dlen, source, opts, err);
+}
+
+int exst_consensus_read(exst_consensus **out, FILE *fp, const char *source,
+                        const exst_parse_opts *opts, exst_error *err)
+{
+    size_t max = opts && opts->max_doc_bytes ? opts->max_doc_bytes
+                                             : EXST_DEFAULT_MAX_DOC_BYTES;
+    exstp_buf b = {0};
+    *out = NULL;
+    if (source == NULL)
+        source = "<stdin>";
+    for (;;) {
+        if (!exstp_buf_reserve(&b, 1 << 20))
+            return exstp_error_simple(err, EXST_ERR_NOMEM, source,
+                                      "out of memory");
+        size_t got = fread(b.data + b.len, 1, b.cap - b.len, fp);
+        b.len += got;
+        if (b.len > max + (max >> 1) + (64u << 20)) {
+            exstp_buf_free(&b);
+            return exstp_error_simple(err, EXST_ERR_LIMIT, source,
+                                      "input is larger than %zu bytes", max);
+        }
+        if (got == 0)
+            break;
+    }
+    if (ferror(fp)) {
+        exstp_buf_free(&b);
+        return exstp_error_simple(err, EXST_ERR_IO, source,
+                                  "read error on '%s'", source);
+    }
+    int rc;
+    if (is_zstd(b.data, b.len)) {
+        rc = exst_consensus_parse(out, b.data, b.len, source, opts, err);
+        exstp_buf_free(&b);
+        return rc;
+    }
+    if (b.len > max) {
+        exstp_buf_free(&b);
+        return exstp_error_simple(err, EXST_ERR_LIMIT, source,
+                                  "document is larger than %zu bytes", max);
+    }
+    if (err != NULL) {
+        exst_error_clear(err);
+        exstp_error_simple(err, EXST_OK, source, "%s", "");
+    }
+    return parse_owned(out, b.data, b.len, source, opts, err);
+}
+
+void exst_consensus_free(exst_consensus *c)
+{
+    if (c == NULL)
+        return;
+    exst_free(c->doc);
+    exst_free(c->relays);
+    exst_free(c->cuts);
+    exst_free(c);
+}
+
+exst_flavor exst_consensus_flavor(const exst_consensus *c)
+{
+    return c->flavor;
+}
+
+int64_t exst_consensus_valid_after(const exst_consensus *c)
+{
+    return c->valid_after;
+}
+
+unsigned exst_consensus_method(const exst_consensus *c)
+{
+    return c->method;
+}
+
+size_t exst_consensus_relay_count(const exst_consensus *c)
+{
+    return c->n_relays;
+}
+
+exst_span exst_consensus_bytes(const exst_consensus *c)
+{
+    exst_span s = {c->doc, c->len};
+    return s;
+}
+
+size_t exst_consensus_flag_count(const exst_consensus *c)
+{
+    return c->n_flags;
+}
+
+exst_span exst_consensus_flag_name(const exst_consensus *c, size_t i)
+{
+    exst_span none = {"", 0};
+    return i < c->n_flags ? c->flags[i] : none;
+}
+
+int exst_consensus_flag_index(const exst_consensus *c, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < c->n_flags; i++)
+        if (c->flags[i].len == n && memcmp(c->flags[i].ptr, name, n) == 0)
+            return (int)i;
+    return -1;
+}
+
+int exst_consensus_param(const exst_consensus *c, const char *key,
+                         int32_t *value)
+{
+    const char *p = c->doc + c->params_off, *end = c->doc + c->params_end;
+    const char *ts;
+    size_t tl, kl = strlen(key);
+    if (c->params_off == 0)
+        return 0;
+    while (next_tok(&p, end, &ts, &tl)) {
+        if (tl > kl && ts[kl] == '=' && memcmp(ts, key, kl) == 0)
+            return parse_i32(ts + kl + 1, tl - kl - 1, value) ? 1 : 0;
+    }
+    return 0;
+}
+
+void exst_consensus_relay(const exst_consensus *c, size_t i, exst_relay *out)
+{
+    const exstp_relay *r = &c->relays[i];
+    memcpy(out->id, r->id, 20);
+    out->nickname.ptr = c->doc + r->nick_off;
+    out->nickname.len = r->nick_len;
+    out->address.ptr = c->doc + r->addr_off;
+    out->address.len = r->addr_len;
+    out->or_port = r->or_port;
+    out->flags = r->flags;
+    out->bandwidth = r->bandwidth;
+    out->has_bandwidth = r->has_bandwidth;
+    out->unmeasured = r->unmeasured;
+    out->has_guardfraction = r->has_guardfraction;
+    out->guardfraction = r->guardfraction;
+    out->line = r->line;
+}
+
+int exst_consensus_relay_is_exit(const exst_consensus *c, size_t i)
+{
+    return c->flag_exit >= 0 &&
+           (c->relays[i].flags >> c->flag_exit & 1) != 0;
+}
+
+/* ---- weights from the document ------------------------------------- */
+
+/* bwweightscale as tor reads it for this method (research-dirspec 3.1,
+ * 3.6): before method 31 only when it is the last params token. */
+static int64_t weight_scale(const exst_consensus *c)
+{
+    int32_t v;
+    if (!exst_consensus_param(c, "bwweightscale", &v))
+        return 10000;
+    if (c->method < 31) {
+        const char *end = c->doc + c->params_end, *p = end;
+        while (p > c->doc + c->params_off && p[-1] != ' ')
+            p--;
+        if ((size_t)(end - p) < 14 || memcmp(p, "bwweightscale=", 14) != 0)
+            return 10000;
+    }
+    return v < 1 ? 1 : v;
+}
+
+void exst_consensus_weights(exst_weights *out, exst_bw_totals *totals,
+                            const exst_consensus *c, const uint8_t *strip)
+{
+    exst_bw_totals t;
+    const int64_t start = c->method >= 26 ? 1 : 0;
+    t.G = t.M = t.E = t.D = start;
+    t.T = c->method >= 26 ? 4 : 0;
+    const uint64_t exit_bit =
+        c->flag_exit >= 0 ? UINT64_C(1) << c->flag_exit : 0;
+    const uint64_t bad_bit =
+        c->flag_badexit >= 0 ? UINT64_C(1) << c->flag_badexit : 0;
+    const uint64_t guard_bit =
+        c->flag_guard >= 0 ? UINT64_C(1) << c->flag_guard : 0;
+    for (size_t i = 0; i < c->n_relays; i++) {
+        const exstp_relay *r = &c->relays[i];
+        if (!r->has_bandwidth)
+            continue;
+        int64_t bw = r->bandwidth;
+        bool ex = (r->flags & exit_bit) && !(r->flags & bad_bit) &&
+                  !(strip && strip[i]);
+        bool gd = (r->flags & guard_bit) != 0;
+        if (r->has_guardfraction) {
+            int64_t g = (int64_t)((double)bw * r->guardfraction / 100.0 +
+                                  0.5);
+            int64_t n = bw - g;
+            t.T += g;
+            if (ex) {
+                t.D += g;
+                t.E += n;
+            } else {
+                t.G += g;
+                t.M += n;
+            }
+            continue;
+        }
+        t.T += bw;
+        if (ex && gd)
+            t.D += bw;
+        else if (ex)
+            t.E += bw;
+        else if (gd)
+            t.G += bw;
+        else
+            t.M += bw;
+    }
+    if (totals != NULL)
+        *totals = t;
+    exst_weights_from_totals(out, &t, c->method, weight_scale(c));
+}
+
+void exst_consensus_weights_in(exst_weights *out, const exst_consensus *c)
+{
+    memset(out, 0, sizeof *out);
+    if (!c->has_bw_line)
+        return;
+    const char *p = c->doc + c->bw_off + 18, *end = c->doc + c->bw_end - 1;
+    const char *ts;
+    size_t tl;
+    while (next_tok(&p, end, &ts, &tl)) {
+        const char *eq = memchr(ts, '=', tl);
+        int32_t v;
+        if (eq == NULL || !parse_i32(eq + 1, (size_t)(ts + tl - eq - 1), &v))
+            continue;
+        for (int k = 0; k < EXST_W_COUNT; k++) {
+            const char *name = exst_weight_name(k);
+            if ((size_t)(eq - ts) == 3 && memcmp(ts, name, 3) == 0) {
+                out->w[k] = v;
+                break;
+            }
+        }
+    }
+    out->present = 1;
+}
+
+int exst_consensus_weights_match(const exst_consensus *c)
+{
+    exst_weights w;
+    char wl[EXSTP_WEIGHTS_LINE_MAX + 1];
+    exst_consensus_weights(&w, NULL, c, NULL);
+    if (!w.present)
+        return !c->has_bw_line;
+    if (!c->has_bw_line)
+        return 0;
+    size_t n = exstp_weights_format(wl, sizeof wl, &w);
+    return n > 0 && n == c->bw_end - c->bw_off - 1 &&
+           memcmp(wl, c->doc + c->bw_off, n) == 0;
+}
