@@ -277,6 +277,18 @@ EXST_API int exst_consensus_weights_match(const exst_consensus *c);
 /** Nonzero if a and b are equal (both absent, or all 19 values equal). */
 EXST_API int exst_weights_equal(const exst_weights *a, const exst_weights *b);
 
+/**
+ * The JSON summary that `exitstage inspect` prints (SPEC 5): flavor,
+ * valid_after, consensus_method, relays, flags (name to count),
+ * exit_candidates, exit_bandwidth (w Bandwidth of exit candidates without
+ * BadExit), weights_match, plus fresh_until, valid_until and
+ * has_bandwidth_weights.  Pretty-printed, keys sorted, trailing newline;
+ * a new string freed with exst_free.
+ */
+EXST_API EXST_NODISCARD int exst_consensus_summary_json(char **out,
+                                                        const exst_consensus *c,
+                                                        exst_error *err);
+
 /* ------------------------------------------------------------------ */
 /* Writing                                                            */
 /* ------------------------------------------------------------------ */

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * cli_util.c - the pieces every subcommand shares: lowercase messages
+ * naming file, line and column; one mapping from library status to exit
+ * status; reading a consensus from a file or stdin; and outputs that are
+ * written to a temporary file, fsynced and renamed, so a failure never
+ * leaves a partial file behind.
+ */
+#include "cli_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli_exit.h"
+
+int cli_verbosity;
+volatile int cli_interrupted;
+
+static void vmsg(const char *prefix, const char *fmt, va_list ap)
+{
+    fputs("exitstage: ", stderr);
+    fputs(prefix, stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void cli_msg(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmsg("", fmt, ap);
+    va_end(ap);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+    if (cli_verbosity < 0)
+        return;
+    va_start(ap, fmt);
+    vmsg("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+int cli_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmsg("", fmt, ap);
+    va_end(ap);
+    fputs("Try 'exitstage --help' for more information.\n", stderr);
+    return EXIT_USAGE;
+}
+
+int cli_exit_status(int rc)
+{
+    switch (rc) {
+    case EXST_OK:
+        return EXIT_OK;
+    case EXST_ERR_USAGE:
+        return EXIT_USAGE;
+    case EXST_ERR_SYNTAX:
+    case EXST_ERR_SEMANTIC:
+    case EXST_ERR_LIMIT:
+    case EXST_ERR_COMPRESS:
+    case EXST_ERR_ORDER:
+    case EXST_ERR_REPROCESS:
+        return EXIT_INPUT;
+    case EXST_ERR_INTERRUPTED:
+        return EXIT_INTERRUPT;
+    default: /* NOMEM, IO, DB, LOCKED */
+        return EXIT_FAIL;
+    }
+}
+
+int cli_report(int rc, const exst_error *err)
+{
+    if (rc == EXST_OK)
+        return EXIT_OK;
+    const char *msg = err && err->message[0] ? err->message
+                                             : exst_status_str(rc);
+    if (err != NULL && err->source[0] != '\0' && err->line > 0)
+        cli_msg("%s:%lu:%lu: %s", err->source, err->line, err->column, msg);
+    else if (err != NULL && err->source[0] != '\0' &&
+             strstr(msg, err->source) == NULL)
+        cli_msg("%s: %s", err->source, msg);
+    else
+        cli_msg("%s", msg);
+    return cli_exit_status(rc);
+}
+
+const char *cli_name(const char *path)
+{
+    return path == NULL || strcmp(path, "-") == 0 ? "<stdin>" : path;
+}
+
+int cli_read_consensus(exst_consensus **out, const char *path,
+                       const exst_parse_opts *opts)
+{
+    exst_error err;
+    FILE *fp = stdin;
+    exst_error_clear(&err);
+    if (path != NULL && strcmp(path, "-") != 0) {
+        fp = fopen(path, "rb");
+        if (fp == NULL) {
+            cli_msg("cannot open '%s': %s", path, strerror(errno));
+            return EXIT_FAIL;
+        }
+    }
+    int rc = exst_consensus_read(out, fp, cli_name(path), opts, &err);
+    if (fp != stdin)
+        fclose(fp);
+    return cli_report(rc, &err);
+}
+
+/* ---- atomic outputs ------------------------------------------------- */
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int cli_out_open(cli_out *o, const char *path)
+{
+    memset(o, 0, sizeof *o);
+    o->fd = -1;
+    if (path == NULL || strcmp(path, "-") == 0) {
+        o->fd = STDOUT_FILENO;
+        return EXIT_OK;
+    }
+    size_t n = strlen(path);
+    o->path = strdup(path);
+    o->tmp = malloc(n + 16);
+    if (o->path == NULL || o->tmp == NULL) {
+        cli_out_abort(o);
+        cli_msg("out of memory");
+        return EXIT_FAIL;
+    }
+    memcpy(o->tmp, path, n);
+    memcpy(o->tmp + n, ".tmp.XXXXXX", 12);
+    o->fd = mkstemp(o->tmp);
+    if (o->fd < 0) {
+        cli_msg("cannot create '%s': %s", path, strerror(errno));
+        free(o->tmp);
+        o->tmp = NULL;
+        cli_out_abort(o);
+        return EXIT_FAIL;
+    }
+    fchmod(o->fd, 0644);
+    return EXIT_OK;
+}
+
+int cli_out_write(cli_out *o, const void *buf, size_t n)
+{
+    if (write_all(o->fd, buf, n) != 0) {
+        int e = errno;
+        if (o->path == NULL)
+            cli_msg("cannot write to standard output: %s", strerror(e));
+        else
+            cli_msg("cannot write '%s': %s", o->path, strerror(e));
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+static void fsync_dir_of(const char *path)
+{
+    char *copy = strdup(path);
+    if (copy == NULL)
+        return;
+    int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    free(copy);
+}
+
+int cli_out_commit(cli_out *o)
+{
+    if (o->path == NULL) {
+        o->fd = -1;
+        return EXIT_OK;
+    }
+    if (fsync(o->fd) != 0 || close(o->fd) != 0) {
+        int e = errno;
+        o->fd = -1;
+        cli_msg("cannot write '%s': %s", o->path, strerror(e));
+        cli_out_abort(o);
+        return EXIT_FAIL;
+    }
+    o->fd = -1;
+    if (rename(o->tmp, o->path) != 0) {
+        cli_msg("cannot rename '%s' to '%s': %s", o->tmp, o->path,
+                strerror(errno));
+        cli_out_abort(o);
+        return EXIT_FAIL;
+    }
+    fsync_dir_of(o->path);
+    free(o->tmp);
+    free(o->path);
+    o->tmp = o->path = NULL;
+    return EXIT_OK;
+}
+
+void cli_out_abort(cli_out *o)
+{
+    if (o->path != NULL && o->fd >= 0)
+        close(o->fd);
+    if (o->tmp != NULL)
+        unlink(o->tmp);
+    free(o->tmp);
+    free(o->path);
+    o->tmp = o->path = NULL;
+    o->fd = -1;
+}
+
+int cli_write_file(const char *path, const void *buf, size_t n)
+{
+    cli_out o;
+    int rc = cli_out_open(&o, path);
+    if (rc != EXIT_OK)
+        return rc;
+    if ((rc = cli_out_write(&o, buf, n)) != EXIT_OK) {
+        cli_out_abort(&o);
+        return rc;
+    }
+    return cli_out_commit(&o);
+}
+
+/* ---- options -------------------------------------------------------- */
+
+int cli_duration(int64_t *out, const char *opt, const char *value)
+{
+    exst_error err;
+    exst_error_clear(&err);
+    if (exst_duration_parse(out, value, 30 * 86400, &err) != EXST_OK)
+        return cli_usage("%s: %s", opt, err.message);
+    return EXIT_OK;
+}
+
+int cli_wait(double *out, const char *value)
+{
+    if (value == NULL) {
+        *out = -1;
+        return EXIT_OK;
+    }
+    int64_t s;
+    exst_error err;
+    exst_error_clear(&err);
+    if (exst_duration_parse(&s, value, INT64_C(365) * 86400, &err) != EXST_OK)
+        return cli_usage("--wait: %s", err.message);
+    *out = (double)s;
+    return EXIT_OK;
+}
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    cli_interrupted = 1;
+}
+
+void cli_install_sigint(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+}
