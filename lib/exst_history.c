@@ -641,7 +641,9 @@ int exst_history_load(exst_history **out, const char *path, exst_error *err)
         return exstp_error_simple(err, EXST_ERR_USAGE, path,
                                   "history load: missing argument");
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO in its place must not hang the open; it is
+     * refused below like anything that is not a regular file. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return io_error(err, path, errno, "cannot open history");
     struct stat st;

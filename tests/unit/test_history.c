@@ -1000,6 +1000,13 @@ static void test_load_errors(void **state)
     assert_false(has_tmp);
     assert_int_equal(rmdir(f->path), 0);
 
+    /* A FIFO in its place is refused at once, not waited on. */
+    assert_int_equal(mkfifo(f->path, 0600), 0);
+    exst_error_clear(&err);
+    assert_int_equal(exst_history_load(&h, f->path, &err), EXST_ERR_IO);
+    assert_non_null(strstr(err.message, "not a regular file"));
+    assert_int_equal(unlink(f->path), 0);
+
     /* Empty file. */
     FILE *fp = fopen(f->path, "wb");
     assert_non_null(fp);
