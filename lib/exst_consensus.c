@@ -866,6 +866,34 @@ static int skip_object(ctx *x, const char **pp, const char *end,
                 "object not closed before the end of the document");
 }
 
+static int parse_signature(ctx *x, const line *lnp, const char *nl,
+                           const char *end, unsigned *n_sigs)
+{
+    line ln = *lnp;
+    unsigned long no = ln.no;
+    char q[64];
+    int rc;
+    if (!KW(&ln, "directory-signature"))
+        return perr(x, EXST_ERR_SEMANTIC, &ln, NULL,
+                    "unexpected \"%s\" among the signatures",
+                    QUOTE(q, ln.kw, ln.kwlen));
+    if ((rc = need_args(x, &ln, 2, 3)) != EXST_OK)
+        return rc;
+    if (nl + 1 >= end || memcmp(nl + 1, "-----BEGIN ", 11) != 0) {
+        line nx;
+        const char *ne = nl + 1 < end ?
+            memchr(nl + 1, '\n', (size_t)(end - nl - 1)) : end;
+        split_line(&nx, nl + 1 < end ? nl + 1 : end,
+                   ne ? ne : end, no + 1);
+        nx.kw = NULL;
+        return perr(x, EXST_ERR_SYNTAX, &nx, NULL,
+                    "directory-signature without a signature "
+                    "object");
+    }
+    (*n_sigs)++;
+    return EXST_OK;
+}
+
 /* ---- the document ---------------------------------------------------- */
 
 static void locate(const char *base, const char *at, unsigned long *lineno,
@@ -1100,32 +1128,14 @@ static int parse_doc(ctx *x)
                 c->bw_end = (size_t)(nl + 1 - x->base);
                 break;
             }
-            if (KW(&ln, "directory-signature")) {
-                c->sig_off = (size_t)(ln.start - x->base);
-                sec = SEC_SIGS;
-            } else {
-                break; /* unknown footer items pass through */
-            }
-            /* fall through */
-        case SEC_SIGS:
             if (!KW(&ln, "directory-signature"))
-                return perr(x, EXST_ERR_SEMANTIC, &ln, NULL,
-                            "unexpected \"%s\" among the signatures",
-                            QUOTE(q, ln.kw, ln.kwlen));
-            if ((rc = need_args(x, &ln, 2, 3)) != EXST_OK)
-                return rc;
-            if (nl + 1 >= end || memcmp(nl + 1, "-----BEGIN ", 11) != 0) {
-                line nx;
-                const char *ne = nl + 1 < end ?
-                    memchr(nl + 1, '\n', (size_t)(end - nl - 1)) : end;
-                split_line(&nx, nl + 1 < end ? nl + 1 : end,
-                           ne ? ne : end, no + 1);
-                nx.kw = NULL;
-                return perr(x, EXST_ERR_SYNTAX, &nx, NULL,
-                            "directory-signature without a signature "
-                            "object");
-            }
-            n_sigs++;
+                break; /* unknown footer items pass through */
+            c->sig_off = (size_t)(ln.start - x->base);
+            sec = SEC_SIGS;
+            rc = parse_signature(x, &ln, nl, end, &n_sigs);
+            break;
+        case SEC_SIGS:
+            rc = parse_signature(x, &ln, nl, end, &n_sigs);
             break;
         }
         if (rc != EXST_OK)

@@ -481,6 +481,110 @@ EXST_API EXST_NODISCARD int exst_lock_acquire(exst_lock **out,
 /** Release and free a lock.  NULL is allowed. */
 EXST_API void exst_lock_release(exst_lock *l);
 
+/* ------------------------------------------------------------------ */
+/* Staging one consensus (SPEC 2.3, 3, 4.1, 4.2)                      */
+/* ------------------------------------------------------------------ */
+
+/* Where a policy value came from. */
+typedef enum exst_source {
+    EXST_SOURCE_DEFAULT = 0,
+    EXST_SOURCE_CONSENSUS = 1,
+    EXST_SOURCE_COMMAND_LINE = 2,
+    EXST_SOURCE_HISTORY = 3 /* the clock, fixed when the history began */
+} exst_source;
+
+#define EXST_DEFAULT_STAGING_PERIOD (4 * 86400)
+#define EXST_DEFAULT_RESET_AFTER (24 * 3600)
+#define EXST_DEFAULT_RETENTION (30 * 86400)
+#define EXST_MAX_DURATION (30 * 86400)
+
+/* What exst_stage_run produces besides the history update. */
+#define EXST_STAGE_OUTPUT 0x1u   /* the annotated consensus */
+#define EXST_STAGE_REPORT 0x2u   /* the JSON report (SPEC 4.2) */
+#define EXST_STAGE_TIMELINE 0x4u /* one NDJSON timeline record (4.3) */
+#define EXST_STAGE_DIGESTS 0x8u  /* sha256 in the timeline record */
+
+typedef struct exst_stage_opts {
+    unsigned produce;            /* EXST_STAGE_* */
+    int64_t staging_period_s;    /* used if staging_period_set */
+    int staging_period_set;
+    int64_t reset_after_s;       /* used if reset_after_set */
+    int reset_after_set;
+    exst_enforce enforce;
+    int enforce_set;
+    int clock_set;               /* --clock given (for the report) */
+    int no_reweight;
+    double max_strip_fraction;   /* capacity guard, used if guard_set */
+    int guard_set;
+    int ignore_consensus_params;
+    int64_t retention_s;         /* 0: default; raised to W if smaller */
+    int no_annotate;
+    int strip_signatures;
+} exst_stage_opts;
+
+typedef struct exst_stage_counts {
+    size_t exit_candidates;
+    size_t in_staging;
+    size_t stripped;
+    size_t graduated;
+    size_t new_runs;
+    size_t restarted_runs;
+} exst_stage_counts;
+
+/* A summary of one staged consensus, for replays and callers. */
+typedef struct exst_stage_summary {
+    int64_t valid_after;
+    exst_flavor flavor;
+    exst_stage_counts counts;
+    int64_t staging_period_s;
+    int64_t reset_after_s;
+    int enabled;
+    int warming_up;
+    int guard_tripped;
+    int weights_recomputed;
+    uint64_t exit_bandwidth;     /* exit candidates without BadExit */
+    uint64_t stripped_bandwidth; /* stripped relays without BadExit */
+    double stripped_fraction;    /* stripped_bandwidth / exit_bandwidth */
+    double would_strip_fraction; /* in-staging share (the guard's test) */
+    double stripped_exit_share;  /* share of exit-position weight */
+} exst_stage_summary;
+
+typedef struct exst_stage_result exst_stage_result;
+
+/**
+ * Stage one consensus: work out the effective policy (command line over
+ * consensus params over defaults), update the history h (SPEC 3.2, 3.7),
+ * decide who is in staging (3.3), apply the capacity guard (3.6), strip,
+ * recompute the weights (3.5), and produce what opts->produce asks for.
+ * A consensus older than the history's newest is refused with
+ * EXST_ERR_ORDER and h is unchanged; on any other failure h may already
+ * have been updated in memory, so callers must not save it.
+ */
+EXST_API EXST_NODISCARD int exst_stage_run(exst_stage_result **out,
+                                           exst_history *h,
+                                           const exst_consensus *c,
+                                           const exst_stage_opts *opts,
+                                           exst_error *err);
+
+EXST_API void exst_stage_result_free(exst_stage_result *r);
+
+/** The annotated consensus (EXST_STAGE_OUTPUT), borrowed. */
+EXST_API exst_span exst_stage_output(const exst_stage_result *r);
+/** The pretty JSON report with trailing newline (EXST_STAGE_REPORT). */
+EXST_API exst_span exst_stage_report(const exst_stage_result *r);
+/** One compact JSON line with trailing newline (EXST_STAGE_TIMELINE). */
+EXST_API exst_span exst_stage_timeline(const exst_stage_result *r);
+EXST_API const exst_stage_summary *
+exst_stage_get_summary(const exst_stage_result *r);
+/** Relays in staging (stripped or not), ascending identity. */
+EXST_API size_t exst_stage_in_staging_count(const exst_stage_result *r);
+EXST_API const uint8_t *exst_stage_in_staging_id(const exst_stage_result *r,
+                                                 size_t i);
+/** Warnings (clamped parameters, failed weights self-check, guard). */
+EXST_API size_t exst_stage_warning_count(const exst_stage_result *r);
+EXST_API const char *exst_stage_warning(const exst_stage_result *r,
+                                        size_t i);
+
 /* --- Archives (SPEC 2.2) --- */
 
 /*

@@ -1,0 +1,628 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * exst_stage.c - staging one consensus: the lifecycle rules of SPEC 3 put
+ * together.  The effective policy is resolved (command line over consensus
+ * parameters over defaults, each value's source kept), the history is
+ * updated, relays whose run is younger than P lose Exit unless stripping
+ * is off, the weights are recomputed when the self-check allows it, and
+ * the annotated consensus, the report and the timeline record are built.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "exst_consensus_int.h"
+#include "exst_int.h"
+#include "exst_json_int.h"
+
+#define MAX_WARNINGS 8
+
+struct exst_stage_result {
+    exst_stage_summary sum;
+    char *output;
+    size_t output_len;
+    char *report;
+    char *timeline;
+    uint8_t (*staging)[20];
+    size_t n_staging;
+    char *warnings[MAX_WARNINGS];
+    size_t n_warnings;
+};
+
+typedef struct policy {
+    int64_t P, W, retention;
+    exst_source P_src, W_src, enabled_src, enforce_src, clock_src;
+    int enabled;
+    exst_enforce enforce;
+    exst_clock clock;
+} policy;
+
+static const char *source_name(exst_source s)
+{
+    switch (s) {
+    case EXST_SOURCE_CONSENSUS: return "consensus";
+    case EXST_SOURCE_COMMAND_LINE: return "command-line";
+    case EXST_SOURCE_HISTORY: return "history";
+    default: return "default";
+    }
+}
+
+static void warn(exst_stage_result *r, const char *fmt, ...)
+    EXSTP_PRINTF(2, 3);
+
+static void warn(exst_stage_result *r, const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    if (r->n_warnings == MAX_WARNINGS)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char *s = exstp_strndup(buf, strlen(buf));
+    if (s != NULL)
+        r->warnings[r->n_warnings++] = s;
+}
+
+/* A duration parameter from the consensus, clamped as tor clamps. */
+static void param_duration(exst_stage_result *r, const exst_consensus *c,
+                           const char *key, int64_t *val, exst_source *src)
+{
+    int32_t v;
+    if (!exst_consensus_param(c, key, &v))
+        return;
+    int64_t x = v;
+    if (x < 0 || x > EXST_MAX_DURATION) {
+        int64_t clamped = x < 0 ? 0 : EXST_MAX_DURATION;
+        warn(r, "consensus parameter %s=%lld is out of range; clamped to "
+                "%lld", key, (long long)x, (long long)clamped);
+        x = clamped;
+    }
+    *val = x;
+    *src = EXST_SOURCE_CONSENSUS;
+}
+
+static void resolve_policy(policy *p, exst_stage_result *r,
+                           const exst_consensus *c, const exst_history *h,
+                           const exst_stage_opts *o)
+{
+    memset(p, 0, sizeof *p);
+    p->P = EXST_DEFAULT_STAGING_PERIOD;
+    p->W = EXST_DEFAULT_RESET_AFTER;
+    p->enabled = 1;
+    p->enforce = o->enforce;
+    p->enforce_src = o->enforce_set ? EXST_SOURCE_COMMAND_LINE
+                                    : EXST_SOURCE_DEFAULT;
+    p->clock = exst_history_clock(h);
+    p->clock_src = o->clock_set ? EXST_SOURCE_COMMAND_LINE
+                                : EXST_SOURCE_HISTORY;
+    if (!o->ignore_consensus_params) {
+        int32_t v;
+        param_duration(r, c, "exit_staging_secs", &p->P, &p->P_src);
+        param_duration(r, c, "exit_staging_reset_secs", &p->W, &p->W_src);
+        if (exst_consensus_param(c, "exit_staging_enabled", &v)) {
+            p->enabled = v != 0;
+            p->enabled_src = EXST_SOURCE_CONSENSUS;
+        }
+    }
+    if (o->staging_period_set) {
+        p->P = o->staging_period_s;
+        p->P_src = EXST_SOURCE_COMMAND_LINE;
+    }
+    if (o->reset_after_set) {
+        p->W = o->reset_after_s;
+        p->W_src = EXST_SOURCE_COMMAND_LINE;
+    }
+    p->retention = o->retention_s > 0 ? o->retention_s
+                                      : EXST_DEFAULT_RETENTION;
+    if (p->retention < p->W)
+        p->retention = p->W; /* SPEC 2.3: never less than W */
+}
+
+static void hex_sha256(char out[65], const void *p, size_t n)
+{
+    unsigned char d[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(d, p, n);
+    sodium_bin2hex(out, 65, d, sizeof d);
+}
+
+static json_t *weights_json(const exst_weights *w)
+{
+    if (!w->present)
+        return json_null();
+    json_t *o = json_object();
+    for (int k = 0; k < EXST_W_COUNT; k++)
+        json_object_set_new(o, exst_weight_name(k),
+                            json_integer((json_int_t)w->w[k]));
+    return o;
+}
+
+static json_t *str_n(const char *p, size_t n)
+{
+    return json_stringn(p, n);
+}
+
+static json_t *counts_json(const exst_stage_counts *k)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "exit_candidates",
+                        json_integer((json_int_t)k->exit_candidates));
+    json_object_set_new(o, "in_staging",
+                        json_integer((json_int_t)k->in_staging));
+    json_object_set_new(o, "stripped", json_integer((json_int_t)k->stripped));
+    json_object_set_new(o, "graduated",
+                        json_integer((json_int_t)k->graduated));
+    json_object_set_new(o, "new_runs", json_integer((json_int_t)k->new_runs));
+    json_object_set_new(o, "restarted_runs",
+                        json_integer((json_int_t)k->restarted_runs));
+    return o;
+}
+
+/* Round to 6 decimals so reports don't carry float noise. */
+static json_t *frac_json(double x)
+{
+    return json_real(round(x * 1e6) / 1e6);
+}
+
+typedef struct work {
+    const exst_consensus *c;
+    const exst_history *h;
+    const policy *pol;
+    const exst_stage_opts *o;
+    uint8_t *in_staging;   /* per relay */
+    uint8_t *strip;        /* per relay */
+    int64_t *run_start;    /* per relay (exit candidates meaningful) */
+    int64_t *eligible;     /* per relay */
+    exst_weights w_in, w_out;
+    char sha_in[65];
+    char sha_out[65];
+} work;
+
+static int build_report(exst_stage_result *r, const work *wk,
+                        exst_error *err)
+{
+    const exst_consensus *c = wk->c;
+    const policy *p = wk->pol;
+    const exst_stage_summary *s = &r->sum;
+    json_t *root = json_object();
+    json_t *tool = json_object(), *cons = json_object(), *pol = json_object();
+    json_t *hist = json_object(), *bw = json_object(), *guard = json_object();
+    json_t *stripped = json_array(), *staging = json_array();
+    json_t *out = json_object(), *notes = json_array();
+    char fp[41];
+
+    json_object_set_new(root, "schema_version", json_integer(1));
+    json_object_set_new(tool, "name", json_string("exitstage"));
+    json_object_set_new(tool, "version", json_string(exst_version()));
+    json_object_set_new(root, "tool", tool);
+
+    json_object_set_new(cons, "flavor",
+                        json_string(c->flavor == EXST_FLAVOR_NS ? "ns"
+                                                                : "microdesc"));
+    json_object_set_new(cons, "valid_after", exstp_json_time(c->valid_after));
+    json_object_set_new(cons, "consensus_method", json_integer(c->method));
+    json_object_set_new(cons, "relays", json_integer((json_int_t)c->n_relays));
+    json_object_set_new(cons, "sha256", json_string(wk->sha_in));
+    json_object_set_new(root, "consensus", cons);
+
+    json_object_set_new(pol, "staging_period_s", json_integer(p->P));
+    json_object_set_new(pol, "staging_period_s_source",
+                        json_string(source_name(p->P_src)));
+    json_object_set_new(pol, "reset_after_s", json_integer(p->W));
+    json_object_set_new(pol, "reset_after_s_source",
+                        json_string(source_name(p->W_src)));
+    json_object_set_new(pol, "clock",
+                        json_string(p->clock == EXST_CLOCK_RELAY ? "relay"
+                                                                 : "exit"));
+    json_object_set_new(pol, "clock_source",
+                        json_string(source_name(p->clock_src)));
+    json_object_set_new(pol, "enforce",
+                        json_string(p->enforce == EXST_ENFORCE_BADEXIT
+                                        ? "badexit" : "flag"));
+    json_object_set_new(pol, "enforce_source",
+                        json_string(source_name(p->enforce_src)));
+    json_object_set_new(pol, "enabled", json_boolean(p->enabled));
+    json_object_set_new(pol, "enabled_source",
+                        json_string(source_name(p->enabled_src)));
+    json_object_set_new(pol, "retention_s", json_integer(p->retention));
+    json_object_set_new(root, "policy", pol);
+
+    json_object_set_new(hist, "observed_since",
+                        exstp_json_time(exst_history_observed_since(wk->h)));
+    json_object_set_new(hist, "warming_up", json_boolean(s->warming_up));
+    json_object_set_new(hist, "grandfathered",
+                        json_boolean(exst_history_grandfathered(wk->h)));
+    json_object_set_new(hist, "relays",
+                        json_integer((json_int_t)exst_history_count(wk->h)));
+    json_object_set_new(root, "history", hist);
+
+    json_object_set_new(root, "counts", counts_json(&s->counts));
+
+    json_object_set_new(bw, "exit_candidates",
+                        json_integer((json_int_t)s->exit_bandwidth));
+    json_object_set_new(bw, "stripped",
+                        json_integer((json_int_t)s->stripped_bandwidth));
+    json_object_set_new(bw, "stripped_fraction",
+                        frac_json(s->stripped_fraction));
+    json_object_set_new(bw, "stripped_exit_share",
+                        frac_json(s->stripped_exit_share));
+    json_object_set_new(bw, "weights_in", weights_json(&wk->w_in));
+    json_object_set_new(bw, "weights_out", weights_json(&wk->w_out));
+    json_object_set_new(bw, "weights_recomputed",
+                        json_boolean(s->weights_recomputed));
+    json_object_set_new(root, "bandwidth", bw);
+
+    json_object_set_new(guard, "enabled", json_boolean(wk->o->guard_set));
+    json_object_set_new(guard, "max_fraction",
+                        wk->o->guard_set ? frac_json(wk->o->max_strip_fraction)
+                                         : json_null());
+    json_object_set_new(guard, "fraction", frac_json(s->would_strip_fraction));
+    json_object_set_new(guard, "tripped", json_boolean(s->guard_tripped));
+    json_object_set_new(root, "capacity_guard", guard);
+
+    for (size_t i = 0; i < c->n_relays; i++) {
+        const exstp_relay *rl = &c->relays[i];
+        if (wk->in_staging[i])
+            json_array_append_new(staging,
+                                  json_string(exst_fingerprint_hex(fp, rl->id)));
+        if (!wk->strip[i])
+            continue;
+        json_t *e = json_object();
+        json_object_set_new(e, "fingerprint",
+                            json_string(exst_fingerprint_hex(fp, rl->id)));
+        json_object_set_new(e, "nickname",
+                            str_n(c->doc + rl->nick_off, rl->nick_len));
+        json_object_set_new(e, "address",
+                            str_n(c->doc + rl->addr_off, rl->addr_len));
+        json_object_set_new(e, "or_port", json_integer(rl->or_port));
+        json_object_set_new(e, "bandwidth", json_integer(rl->bandwidth));
+        json_object_set_new(e, "run_start", exstp_json_time(wk->run_start[i]));
+        json_object_set_new(e, "eligible_at", exstp_json_time(wk->eligible[i]));
+        json_object_set_new(e, "remaining_s",
+                            json_integer(wk->eligible[i] - c->valid_after));
+        json_array_append_new(stripped, e);
+    }
+    json_object_set_new(root, "stripped", stripped);
+    json_object_set_new(root, "in_staging", staging);
+
+    json_object_set_new(out, "sha256", (wk->o->produce & EXST_STAGE_OUTPUT)
+                                           ? json_string(wk->sha_out)
+                                           : json_null());
+    json_object_set_new(root, "output", out);
+
+    if (!p->enabled)
+        json_array_append_new(notes,
+                              json_string("exit_staging_enabled=0 in the "
+                                          "consensus parameters: nothing "
+                                          "stripped"));
+    if (s->guard_tripped)
+        json_array_append_new(notes,
+                              json_string("capacity guard tripped: the "
+                                          "relays in staging carry more "
+                                          "exit bandwidth than "
+                                          "--max-strip-fraction allows; "
+                                          "nothing stripped"));
+    if (s->warming_up)
+        json_array_append_new(notes,
+                              json_string("warming up: the history is "
+                                          "younger than the staging period, "
+                                          "so every relay looks new"));
+    for (size_t i = 0; i < r->n_warnings; i++)
+        json_array_append_new(notes, json_string(r->warnings[i]));
+    json_object_set_new(root, "notes", notes);
+    return exstp_json_finish(&r->report, root, false, err);
+}
+
+static int build_timeline(exst_stage_result *r, const work *wk,
+                          exst_error *err)
+{
+    const exst_stage_summary *s = &r->sum;
+    const exst_consensus *c = wk->c;
+    json_t *root = json_object();
+    json_t *stripped = json_array();
+    char fp[41];
+    json_object_set_new(root, "valid_after", exstp_json_time(s->valid_after));
+    json_object_set_new(root, "flavor",
+                        json_string(s->flavor == EXST_FLAVOR_NS ? "ns"
+                                                                : "microdesc"));
+    json_object_set_new(root, "relays", json_integer((json_int_t)c->n_relays));
+    json_object_set_new(root, "counts", counts_json(&s->counts));
+    json_object_set_new(root, "exit_bandwidth",
+                        json_integer((json_int_t)s->exit_bandwidth));
+    json_object_set_new(root, "stripped_bandwidth",
+                        json_integer((json_int_t)s->stripped_bandwidth));
+    json_object_set_new(root, "stripped_fraction",
+                        frac_json(s->stripped_fraction));
+    json_object_set_new(root, "stripped_exit_share",
+                        frac_json(s->stripped_exit_share));
+    json_object_set_new(root, "warming_up", json_boolean(s->warming_up));
+    json_object_set_new(root, "enabled", json_boolean(s->enabled));
+    json_object_set_new(root, "guard_tripped", json_boolean(s->guard_tripped));
+    json_object_set_new(root, "weights_recomputed",
+                        json_boolean(s->weights_recomputed));
+    for (size_t i = 0; i < c->n_relays; i++)
+        if (wk->strip[i])
+            json_array_append_new(stripped, json_string(exst_fingerprint_hex(
+                                                fp, c->relays[i].id)));
+    json_object_set_new(root, "stripped", stripped);
+    if (wk->o->produce & EXST_STAGE_DIGESTS)
+        json_object_set_new(root, "sha256", json_string(wk->sha_in));
+    return exstp_json_finish(&r->timeline, root, true, err);
+}
+
+int exst_stage_run(exst_stage_result **out, exst_history *h,
+                   const exst_consensus *c, const exst_stage_opts *o,
+                   exst_error *err)
+{
+    exst_stage_result *r = exstp_calloc(1, sizeof *r);
+    work wk;
+    policy pol;
+    int rc = EXST_OK;
+    uint8_t (*present)[20] = NULL;
+    size_t *present_idx = NULL;
+    int64_t *ps_run = NULL;
+    uint8_t *ps_event = NULL;
+    const int64_t t = c->valid_after;
+
+    *out = NULL;
+    memset(&wk, 0, sizeof wk);
+    if (r == NULL)
+        return exstp_error_simple(err, EXST_ERR_NOMEM, NULL, "out of memory");
+    resolve_policy(&pol, r, c, h, o);
+    wk.c = c;
+    wk.h = h;
+    wk.pol = &pol;
+    wk.o = o;
+    const size_t n = c->n_relays;
+    wk.in_staging = exstp_calloc(n + 1, 1);
+    wk.strip = exstp_calloc(n + 1, 1);
+    wk.run_start = exstp_calloc(n + 1, sizeof *wk.run_start);
+    wk.eligible = exstp_calloc(n + 1, sizeof *wk.eligible);
+    present = exstp_calloc(n + 1, sizeof *present);
+    present_idx = exstp_calloc(n + 1, sizeof *present_idx);
+    ps_run = exstp_calloc(n + 1, sizeof *ps_run);
+    ps_event = exstp_calloc(n + 1, 1);
+    if (!wk.in_staging || !wk.strip || !wk.run_start || !wk.eligible ||
+        !present || !present_idx || !ps_run || !ps_event) {
+        rc = exstp_error_simple(err, EXST_ERR_NOMEM, NULL, "out of memory");
+        goto done;
+    }
+
+    /* Who is present under the history's clock (SPEC 3.1). */
+    size_t np = 0;
+    for (size_t i = 0; i < n; i++) {
+        wk.run_start[i] = EXST_TIME_NONE;
+        wk.eligible[i] = EXST_TIME_NONE;
+        if (pol.clock == EXST_CLOCK_RELAY || exst_consensus_relay_is_exit(c, i)) {
+            memcpy(present[np], c->relays[i].id, 20);
+            present_idx[np++] = i;
+        }
+    }
+    exst_observation obs = {
+        .valid_after = t,
+        .flavor = c->flavor,
+        .present = (const uint8_t(*)[20])present,
+        .n_present = np,
+        .reset_after_s = pol.W,
+        .retention_s = pol.retention,
+    };
+    rc = exst_history_observe(h, &obs, ps_run, ps_event, err);
+    if (rc != EXST_OK)
+        goto done;
+
+    exst_stage_summary *s = &r->sum;
+    s->valid_after = t;
+    s->flavor = c->flavor;
+    s->staging_period_s = pol.P;
+    s->reset_after_s = pol.W;
+    s->enabled = pol.enabled;
+    int64_t since = exst_history_observed_since(h);
+    s->warming_up = !exst_history_grandfathered(h) &&
+                    since != EXST_TIME_NONE && t - since < pol.P;
+    for (size_t k = 0; k < np; k++) {
+        size_t i = present_idx[k];
+        wk.run_start[i] = ps_run[k];
+        if (ps_event[k] == EXST_RUN_NEW)
+            s->counts.new_runs++;
+        else if (ps_event[k] == EXST_RUN_RESTARTED)
+            s->counts.restarted_runs++;
+    }
+
+    /* Staging (3.3) and the guard's fraction (3.6). */
+    const uint64_t bad = c->flag_badexit >= 0 ? UINT64_C(1) << c->flag_badexit
+                                              : 0;
+    const uint64_t guard = c->flag_guard >= 0 ? UINT64_C(1) << c->flag_guard
+                                              : 0;
+    uint64_t staging_bw = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!exst_consensus_relay_is_exit(c, i))
+            continue;
+        const exstp_relay *rl = &c->relays[i];
+        const bool is_bad = (rl->flags & bad) != 0;
+        s->counts.exit_candidates++;
+        if (!is_bad)
+            s->exit_bandwidth += rl->bandwidth;
+        int64_t rs = wk.run_start[i];
+        if (rs != EXST_TIME_UNKNOWN && rs != EXST_TIME_NONE && pol.P > 0 &&
+            t - rs < pol.P) {
+            wk.in_staging[i] = 1;
+            wk.eligible[i] = rs + pol.P;
+            s->counts.in_staging++;
+            if (!is_bad)
+                staging_bw += rl->bandwidth;
+        } else {
+            s->counts.graduated++;
+        }
+    }
+    s->would_strip_fraction =
+        s->exit_bandwidth ? (double)staging_bw / (double)s->exit_bandwidth : 0;
+    if (o->guard_set && s->would_strip_fraction > o->max_strip_fraction) {
+        s->guard_tripped = 1;
+        warn(r, "capacity guard tripped: %.4f of exit bandwidth is in "
+                "staging, above --max-strip-fraction %.4f; nothing stripped",
+             s->would_strip_fraction, o->max_strip_fraction);
+    }
+    const bool stripping = pol.enabled && !s->guard_tripped;
+    r->staging = exstp_calloc(s->counts.in_staging + 1, 20);
+    if (r->staging == NULL) {
+        rc = exstp_error_simple(err, EXST_ERR_NOMEM, NULL, "out of memory");
+        goto done;
+    }
+    /* Exit-position weights of the input (Wed for Exit+Guard, Wee). */
+    exst_consensus_weights_in(&wk.w_in, c);
+    double wed = 10000, wee = 10000, share_all = 0, share_strip = 0;
+    if (wk.w_in.present) {
+        wed = (double)wk.w_in.w[EXST_W_WED];
+        wee = (double)wk.w_in.w[EXST_W_WEE];
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!exst_consensus_relay_is_exit(c, i))
+            continue;
+        const exstp_relay *rl = &c->relays[i];
+        double pos = (double)rl->bandwidth * ((rl->flags & guard) ? wed : wee);
+        if (!(rl->flags & bad))
+            share_all += pos;
+        if (!wk.in_staging[i])
+            continue;
+        memcpy(r->staging[r->n_staging++], rl->id, 20);
+        if (stripping) {
+            wk.strip[i] = 1;
+            s->counts.stripped++;
+            if (!(rl->flags & bad)) {
+                s->stripped_bandwidth += rl->bandwidth;
+                share_strip += pos;
+            }
+        }
+    }
+    s->stripped_fraction = s->exit_bandwidth ? (double)s->stripped_bandwidth /
+                                                   (double)s->exit_bandwidth
+                                             : 0;
+    s->stripped_exit_share = share_all > 0 ? share_strip / share_all : 0;
+
+    /* Weights (3.5). */
+    wk.w_out = wk.w_in;
+    if (!o->no_reweight) {
+        if (exst_consensus_weights_match(c)) {
+            exst_consensus_weights(&wk.w_out, NULL, c, wk.strip);
+            s->weights_recomputed = 1;
+        } else {
+            char ts[21];
+            warn(r, "bandwidth-weights self-check failed for the consensus "
+                    "of %s (recomputing from the unmodified input does not "
+                    "reproduce its line): the original line is kept",
+                 exst_time_iso(ts, t));
+        }
+    }
+
+    if (o->produce & EXST_STAGE_OUTPUT) {
+        exst_annotation ann = {
+            .staging_period_s = pol.P,
+            .reset_after_s = pol.W,
+            .clock = pol.clock,
+            .enforce = pol.enforce,
+            .stripped = s->counts.stripped,
+        };
+        exst_write_opts wo = {
+            .strip = wk.strip,
+            .run_start = wk.run_start,
+            .eligible_at = wk.eligible,
+            .enforce = pol.enforce,
+            .weights = s->weights_recomputed && s->counts.stripped > 0
+                           ? &wk.w_out : NULL,
+            .annotation = o->no_annotate ? NULL : &ann,
+            .strip_signatures = o->strip_signatures,
+        };
+        rc = exst_consensus_write(&r->output, &r->output_len, c, &wo, err);
+        if (rc != EXST_OK)
+            goto done;
+    }
+    if (o->produce & (EXST_STAGE_REPORT | EXST_STAGE_DIGESTS))
+        hex_sha256(wk.sha_in, c->doc, c->len);
+    if ((o->produce & EXST_STAGE_REPORT) && (o->produce & EXST_STAGE_OUTPUT))
+        hex_sha256(wk.sha_out, r->output, r->output_len);
+    if (o->produce & EXST_STAGE_REPORT) {
+        if ((rc = build_report(r, &wk, err)) != EXST_OK)
+            goto done;
+    }
+    if (o->produce & EXST_STAGE_TIMELINE) {
+        if ((rc = build_timeline(r, &wk, err)) != EXST_OK)
+            goto done;
+    }
+done:
+    exst_free(wk.in_staging);
+    exst_free(wk.strip);
+    exst_free(wk.run_start);
+    exst_free(wk.eligible);
+    exst_free(present);
+    exst_free(present_idx);
+    exst_free(ps_run);
+    exst_free(ps_event);
+    if (rc != EXST_OK) {
+        exst_stage_result_free(r);
+        return rc;
+    }
+    *out = r;
+    return EXST_OK;
+}
+
+void exst_stage_result_free(exst_stage_result *r)
+{
+    if (r == NULL)
+        return;
+    exst_free(r->output);
+    exst_free(r->report);
+    exst_free(r->timeline);
+    exst_free(r->staging);
+    for (size_t i = 0; i < r->n_warnings; i++)
+        exst_free(r->warnings[i]);
+    exst_free(r);
+}
+
+static exst_span span_of(const char *p, size_t n)
+{
+    exst_span s = {p ? p : "", p ? n : 0};
+    return s;
+}
+
+exst_span exst_stage_output(const exst_stage_result *r)
+{
+    return span_of(r->output, r->output_len);
+}
+
+exst_span exst_stage_report(const exst_stage_result *r)
+{
+    return span_of(r->report, r->report ? strlen(r->report) : 0);
+}
+
+exst_span exst_stage_timeline(const exst_stage_result *r)
+{
+    return span_of(r->timeline, r->timeline ? strlen(r->timeline) : 0);
+}
+
+const exst_stage_summary *exst_stage_get_summary(const exst_stage_result *r)
+{
+    return &r->sum;
+}
+
+size_t exst_stage_in_staging_count(const exst_stage_result *r)
+{
+    return r->n_staging;
+}
+
+const uint8_t *exst_stage_in_staging_id(const exst_stage_result *r, size_t i)
+{
+    return r->staging[i];
+}
+
+size_t exst_stage_warning_count(const exst_stage_result *r)
+{
+    return r->n_warnings;
+}
+
+const char *exst_stage_warning(const exst_stage_result *r, size_t i)
+{
+    return i < r->n_warnings ? r->warnings[i] : "";
+}
