@@ -2,6 +2,4 @@
 /* cmd_pending.c - commands not built yet (removed as they land). */
 #include "cli_cmds.h"
 #include "cli_util.h"
-int cmd_apply(int argc, char **argv) { (void)argc; (void)argv; return cli_usage("apply: not built yet"); }
 int cmd_replay(int argc, char **argv) { (void)argc; (void)argv; return cli_usage("replay: not built yet"); }
-int cmd_db(int argc, char **argv) { (void)argc; (void)argv; return cli_usage("db: not built yet"); }
