@@ -1,0 +1,1030 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * exst_archive.c - the input layer of replay (SPEC 2.2): a sequential
+ * reader that turns one file descriptor into a series of documents.  The
+ * input may be a plain document, zstd-compressed data, a tar stream (ustar
+ * or pax, GNU long names, several archives concatenated) or a compressed
+ * tar stream; the kind is detected from the bytes.  The reader never seeks
+ * (pipes work), reads in 1 MiB chunks, decompresses straight into a
+ * reusable member buffer and keeps only one member in memory.  Also here:
+ * exst_peek_header, which reads just enough of a document to sort inputs
+ * by valid-after before a replay.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+#include "exst_int.h"
+
+#define IN_CHUNK ((size_t)1 << 20)   /* read(2) size */
+#define DIRECT_MIN (IN_CHUNK / 4)    /* plain reads this big bypass `in` */
+#define BLOCK 512                    /* tar block */
+#define MAX_META ((size_t)1 << 20)   /* pax header or GNU long name */
+#define FIRST_CAP ((size_t)1 << 20)  /* first single-document buffer */
+#define NAME_Q 80                    /* bytes of a name quoted in messages */
+
+enum { MODE_SINGLE, MODE_TAR, MODE_DONE };
+
+struct exst_archive {
+    int fd;
+    char *name;            /* input name (owned) */
+    size_t max_doc;
+    unsigned format;       /* EXST_ARCHIVE_* */
+    int mode;
+    int failed;            /* sticky status after an error */
+
+    /* Raw input: `in` holds bytes read but not yet consumed. */
+    unsigned char *in;
+    size_t in_pos, in_len;
+    bool in_eof;
+    uint64_t bytes_in;
+
+    /* zstd: the stream decoder (NULL for plain input), the member decoder
+     * (created on first use), and whether a frame is still open. */
+    ZSTD_DStream *zds;
+    ZSTD_DStream *mzds;
+    bool frame_open;
+
+    uint64_t pos;          /* offset in the decompressed stream */
+
+    /* The first block, read at open time to detect the format. */
+    unsigned char head[BLOCK];
+    size_t head_len;
+    bool head_pending;
+
+    /* Tar state. */
+    uint64_t skip;         /* bytes to discard before the next header */
+    char *doc;             /* member / document buffer */
+    size_t doc_cap;
+    char *zdoc;            /* decompressed zstd member */
+    size_t zdoc_cap;
+    char *mname;           /* current member's name */
+    size_t mname_cap;
+    char *pname;           /* pending name from pax path= or GNU 'L' */
+    size_t pname_cap;
+    bool has_pname;
+    uint64_t psize;        /* pending size from pax size= */
+    bool has_psize;
+    bool have_member;      /* mname holds the previous member's name */
+    size_t zero_run;       /* bytes of zero blocks just read */
+};
+
+/* ------------------------------------------------------------------ */
+/* Messages                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Quote a name for a message: printable ASCII kept, other bytes as \xNN.
+ * When it is long, keep its tail (the file name part is what tells). */
+static void quote_name(char *out, size_t outsz, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strlen(s), o = 0;
+    if (n > NAME_Q) {
+        s += n - NAME_Q;
+        n = NAME_Q;
+        memcpy(out, "...", 3);
+        o = 3;
+    }
+    for (size_t i = 0; i < n && o + 5 < outsz; i++) {
+        const unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
+/* Set an error that names the archive (and the member, if any). */
+static int arc_error(exst_archive *a, exst_error *err, int code,
+                     const char *member, const char *what)
+{
+    char qa[4 * NAME_Q + 8], qm[4 * NAME_Q + 8];
+    quote_name(qa, sizeof qa, a->name);
+    a->failed = code;
+    if (member != NULL) {
+        quote_name(qm, sizeof qm, member);
+        return exstp_error_set(err, code, a->name, 0, 0, (size_t)a->pos,
+                               NULL, "archive '%s': member '%s' %s", qa, qm,
+                               what);
+    }
+    return exstp_error_set(err, code, a->name, 0, 0, (size_t)a->pos, NULL,
+                           "archive '%s': %s", qa, what);
+}
+
+static int nomem(exst_archive *a, exst_error *err)
+{
+    a->failed = EXST_ERR_NOMEM;
+    return exstp_error_simple(err, EXST_ERR_NOMEM, a->name, "out of memory");
+}
+
+/* ------------------------------------------------------------------ */
+/* Byte source: raw reads and the decompressed stream                 */
+/* ------------------------------------------------------------------ */
+
+static int read_fd(exst_archive *a, void *dst, size_t n, size_t *got,
+                   exst_error *err)
+{
+    ssize_t r;
+    do {
+        r = read(a->fd, dst, n);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+        char qa[4 * NAME_Q + 8];
+        const int e = errno;
+        quote_name(qa, sizeof qa, a->name);
+        a->failed = EXST_ERR_IO;
+        return exstp_error_simple(err, EXST_ERR_IO, a->name,
+                                  "cannot read '%s': %s", qa, strerror(e));
+    }
+    if (r == 0)
+        a->in_eof = true;
+    a->bytes_in += (uint64_t)r;
+    *got = (size_t)r;
+    return EXST_OK;
+}
+
+/* Read more raw bytes into `in`, appending (callers only call this when
+ * everything before in_pos is consumed, so the buffer restarts at 0). */
+static int fill_in(exst_archive *a, exst_error *err)
+{
+    if (a->in_pos == a->in_len)
+        a->in_pos = a->in_len = 0;
+    size_t got;
+    const int rc = read_fd(a, a->in + a->in_len, IN_CHUNK - a->in_len,
+                           &got, err);
+    a->in_len += got;
+    return rc;
+}
+
+/* Up to n decompressed bytes into dst; fewer only at the end of input. */
+static int zsrc_read(exst_archive *a, void *dst, size_t n, size_t *got,
+                     exst_error *err)
+{
+    ZSTD_outBuffer out = {dst, n, 0};
+    while (out.pos < n) {
+        if (a->in_pos == a->in_len && !a->in_eof) {
+            const int rc = fill_in(a, err);
+            if (rc != EXST_OK)
+                return rc;
+        }
+        ZSTD_inBuffer in = {a->in, a->in_len, a->in_pos};
+        const size_t out0 = out.pos;
+        const size_t r = ZSTD_decompressStream(a->zds, &out, &in);
+        const bool progress = out.pos != out0 || in.pos != a->in_pos;
+        a->in_pos = in.pos;
+        if (ZSTD_isError(r)) {
+            a->pos += out.pos;
+            char what[120];
+            snprintf(what, sizeof what, "corrupt zstd data: %s",
+                     ZSTD_getErrorName(r));
+            return arc_error(a, err, EXST_ERR_COMPRESS, NULL, what);
+        }
+        if (progress) {
+            a->frame_open = r != 0;
+        } else if (a->in_pos == a->in_len && a->in_eof) {
+            if (a->frame_open) {
+                a->pos += out.pos;
+                return arc_error(a, err, EXST_ERR_COMPRESS, NULL,
+                                 "truncated zstd data");
+            }
+            break;
+        }
+    }
+    a->pos += out.pos;
+    *got = out.pos;
+    return EXST_OK;
+}
+
+/* Up to n bytes of the (decompressed) stream into dst; fewer only at the
+ * end of input.  Plain reads of large spans go straight into dst. */
+static int src_read(exst_archive *a, void *dst, size_t n, size_t *got,
+                    exst_error *err)
+{
+    if (a->zds != NULL)
+        return zsrc_read(a, dst, n, got, err);
+    unsigned char *d = dst;
+    size_t done = 0;
+    while (done < n) {
+        const size_t avail = a->in_len - a->in_pos;
+        if (avail > 0) {
+            const size_t k = avail < n - done ? avail : n - done;
+            memcpy(d + done, a->in + a->in_pos, k);
+            a->in_pos += k;
+            done += k;
+            continue;
+        }
+        if (a->in_eof)
+            break;
+        int rc;
+        if (n - done >= DIRECT_MIN) {
+            size_t k;
+            rc = read_fd(a, d + done, n - done, &k, err);
+            done += k;
+        } else {
+            rc = fill_in(a, err);
+        }
+        if (rc != EXST_OK) {
+            a->pos += done;
+            return rc;
+        }
+    }
+    a->pos += done;
+    *got = done;
+    return EXST_OK;
+}
+
+/* Discard n bytes of the stream; *got says how many there were. */
+static int src_skip(exst_archive *a, uint64_t n, uint64_t *got,
+                    exst_error *err)
+{
+    uint64_t done = 0;
+    while (done < n) {
+        const uint64_t left = n - done;
+        const size_t k = left < a->doc_cap ? (size_t)left : a->doc_cap;
+        size_t g;
+        const int rc = src_read(a, a->doc, k, &g, err);
+        if (rc != EXST_OK)
+            return rc;
+        done += g;
+        if (g < k)
+            break;
+    }
+    *got = done;
+    return EXST_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Buffers                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Make *buf hold at least need bytes, growing by half again at least. */
+static bool reserve(char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return true;
+    size_t ncap = *cap + *cap / 2;
+    if (ncap < need)
+        ncap = need;
+    char *p = exstp_realloc(*buf, ncap);
+    if (p == NULL)
+        return false;
+    *buf = p;
+    *cap = ncap;
+    return true;
+}
+
+static bool set_str(char **buf, size_t *cap, const char *s, size_t n)
+{
+    if (!reserve(buf, cap, n + 1))
+        return false;
+    memcpy(*buf, s, n);
+    (*buf)[n] = '\0';
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Open, close, accessors                                             */
+/* ------------------------------------------------------------------ */
+
+static bool is_zstd(const unsigned char *p, size_t n)
+{
+    if (n < 4)
+        return false;
+    const uint32_t m = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
+                       (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    return m == ZSTD_MAGICNUMBER ||
+           (m & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START;
+}
+
+static bool is_zero_block(const unsigned char *h)
+{
+    for (size_t i = 0; i < BLOCK; i += 8) {
+        uint64_t w;
+        memcpy(&w, h + i, 8);
+        if (w != 0)
+            return false;
+    }
+    return true;
+}
+
+static bool has_ustar_magic(const unsigned char *h)
+{
+    return memcmp(h + 257, "ustar", 5) == 0;
+}
+
+int exst_archive_open(exst_archive **out, int fd, const char *name,
+                      const exst_archive_opts *opts, exst_error *err)
+{
+    if (out == NULL)
+        return exstp_error_simple(err, EXST_ERR_USAGE, name,
+                                  "exst_archive_open: out is NULL");
+    *out = NULL;
+    if (name == NULL)
+        name = "<input>";
+    exst_archive *a = exstp_calloc(1, sizeof *a);
+    if (a == NULL)
+        return exstp_error_simple(err, EXST_ERR_NOMEM, name,
+                                  "out of memory");
+    a->fd = fd;
+    a->max_doc = opts != NULL && opts->max_doc_bytes != 0
+                     ? opts->max_doc_bytes
+                     : EXST_DEFAULT_MAX_DOC_BYTES;
+    if (a->max_doc > SIZE_MAX / 4)
+        a->max_doc = SIZE_MAX / 4;
+    a->name = exstp_strndup(name, strlen(name));
+    a->in = exstp_malloc(IN_CHUNK);
+    a->doc_cap = 64 << 10;
+    a->doc = exstp_malloc(a->doc_cap);
+    int rc;
+    if (a->name == NULL || a->in == NULL || a->doc == NULL) {
+        rc = exstp_error_simple(err, EXST_ERR_NOMEM, name, "out of memory");
+        goto fail;
+    }
+    while (a->in_len < 4 && !a->in_eof) {
+        rc = fill_in(a, err);
+        if (rc != EXST_OK)
+            goto fail;
+    }
+    if (is_zstd(a->in, a->in_len)) {
+        a->zds = ZSTD_createDStream();
+        if (a->zds == NULL) {
+            rc = exstp_error_simple(err, EXST_ERR_NOMEM, name,
+                                    "out of memory");
+            goto fail;
+        }
+        a->format |= EXST_ARCHIVE_ZSTD;
+    }
+    rc = src_read(a, a->head, BLOCK, &a->head_len, err);
+    if (rc != EXST_OK)
+        goto fail;
+    if (a->head_len == BLOCK &&
+        (is_zero_block(a->head) || has_ustar_magic(a->head))) {
+        a->mode = MODE_TAR;
+        a->format |= EXST_ARCHIVE_TAR;
+    } else {
+        a->mode = MODE_SINGLE;
+    }
+    a->head_pending = true;
+    *out = a;
+    return EXST_OK;
+fail:
+    exst_archive_close(a);
+    return rc;
+}
+
+void exst_archive_close(exst_archive *a)
+{
+    if (a == NULL)
+        return;
+    ZSTD_freeDStream(a->zds);
+    ZSTD_freeDStream(a->mzds);
+    exstp_free(a->pname);
+    exstp_free(a->mname);
+    exstp_free(a->zdoc);
+    exstp_free(a->doc);
+    exstp_free(a->in);
+    exstp_free(a->name);
+    exstp_free(a);
+}
+
+unsigned exst_archive_format(const exst_archive *a)
+{
+    return a != NULL ? a->format : 0;
+}
+
+uint64_t exst_archive_bytes_in(const exst_archive *a)
+{
+    return a != NULL ? a->bytes_in : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* A single document                                                  */
+/* ------------------------------------------------------------------ */
+
+static int read_single(exst_archive *a, exst_archive_doc *doc,
+                       exst_error *err)
+{
+    /* Read at most max_doc + 1 bytes: one more than allowed tells a bomb
+     * without decompressing it. */
+    const size_t limit = a->max_doc + 1;
+    size_t cap = FIRST_CAP < limit ? FIRST_CAP : limit;
+    if (cap < a->head_len)
+        cap = a->head_len;
+    if (!reserve(&a->doc, &a->doc_cap, cap + 1))
+        return nomem(a, err);
+    memcpy(a->doc, a->head, a->head_len);
+    size_t len = a->head_len;
+    a->head_pending = false;
+    if (len == BLOCK) {
+        for (;;) {
+            if (len == a->doc_cap - 1) {
+                if (len >= limit)
+                    break;
+                size_t want = a->doc_cap * 2;
+                if (want > limit + 1)
+                    want = limit + 1;
+                if (!reserve(&a->doc, &a->doc_cap, want))
+                    return nomem(a, err);
+            }
+            size_t room = a->doc_cap - 1 - len;
+            if (room > limit - len)
+                room = limit - len;
+            size_t got;
+            const int rc = src_read(a, a->doc + len, room, &got, err);
+            if (rc != EXST_OK)
+                return rc;
+            len += got;
+            if (got < room || len >= limit)
+                break;
+        }
+    }
+    if (len > a->max_doc) {
+        char what[96];
+        snprintf(what, sizeof what,
+                 "is over the document size limit of %zu bytes", a->max_doc);
+        a->failed = EXST_ERR_LIMIT;
+        char qa[4 * NAME_Q + 8];
+        quote_name(qa, sizeof qa, a->name);
+        return exstp_error_simple(err, EXST_ERR_LIMIT, a->name,
+                                  "input '%s' %s", qa, what);
+    }
+    a->doc[len] = '\0';
+    a->mode = MODE_DONE;
+    doc->name = a->name;
+    doc->data = a->doc;
+    doc->len = len;
+    return EXST_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Tar                                                                */
+/* ------------------------------------------------------------------ */
+
+/* A numeric header field: octal (leading spaces allowed, ended by NUL,
+ * space or the field's end) or GNU base-256 (high bit of byte 0). */
+static bool tar_number(uint64_t *out, const unsigned char *f, size_t n)
+{
+    uint64_t v = 0;
+    if (f[0] & 0x80) {
+        if (f[0] != 0x80)
+            return false; /* negative */
+        for (size_t i = 1; i < n; i++) {
+            if (v >> 56)
+                return false;
+            v = v << 8 | f[i];
+        }
+        *out = v;
+        return true;
+    }
+    size_t i = 0;
+    while (i < n && f[i] == ' ')
+        i++;
+    const size_t start = i;
+    for (; i < n && f[i] >= '0' && f[i] <= '7'; i++) {
+        if (v >> 60)
+            return false;
+        v = v << 3 | (uint64_t)(f[i] - '0');
+    }
+    if (i == start && !(i < n && f[i] == '\0'))
+        return false;
+    if (i < n && f[i] != '\0' && f[i] != ' ')
+        return false;
+    *out = v;
+    return true;
+}
+
+/* The checksum: unsigned or (historically) signed sum of the header with
+ * the checksum field read as spaces. */
+static bool tar_checksum_ok(const unsigned char *h)
+{
+    uint64_t want;
+    if (!tar_number(&want, h + 148, 8))
+        return false;
+    unsigned long su = 0;
+    long ss = 0;
+    for (size_t i = 0; i < BLOCK; i++) {
+        const unsigned char c = (i >= 148 && i < 156) ? ' ' : h[i];
+        su += c;
+        ss += (signed char)c;
+    }
+    return want == su || (ss >= 0 && want == (uint64_t)ss);
+}
+
+/* The name from a ustar header: prefix "/" name (POSIX ustar only; GNU's
+ * "ustar  " magic uses the prefix bytes for other things). */
+static bool tar_header_name(exst_archive *a, const unsigned char *h)
+{
+    const char *nm = (const char *)h;
+    const size_t nl = strnlen(nm, 100);
+    size_t pl = 0;
+    const char *pf = (const char *)h + 345;
+    if (memcmp(h + 257, "ustar\0", 6) == 0)
+        pl = strnlen(pf, 155);
+    if (!reserve(&a->mname, &a->mname_cap, pl + 1 + nl + 1))
+        return false;
+    size_t o = 0;
+    if (pl > 0) {
+        memcpy(a->mname, pf, pl);
+        a->mname[pl] = '/';
+        o = pl + 1;
+    }
+    memcpy(a->mname + o, nm, nl);
+    a->mname[o + nl] = '\0';
+    return true;
+}
+
+/* Decimal digits [p, end) into *out; false if empty or over 2^63. */
+static bool parse_dec(uint64_t *out, const char *p, const char *end)
+{
+    uint64_t v = 0;
+    if (p == end)
+        return false;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9' || v > (UINT64_MAX >> 1) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* Parse pax extended header records "LEN key=value\n" in (p, n). */
+static int pax_parse(exst_archive *a, const char *p, size_t n,
+                     exst_error *err)
+{
+    const char *end = p + n;
+    while (p < end) {
+        if (*p == '\0')
+            break; /* some writers pad with NULs */
+        const char *sp = memchr(p, ' ', (size_t)(end - p));
+        uint64_t rl;
+        if (sp == NULL || !parse_dec(&rl, p, sp) ||
+            rl > (uint64_t)(end - p) || rl < (uint64_t)(sp - p) + 3 ||
+            p[rl - 1] != '\n')
+            return arc_error(a, err, EXST_ERR_SYNTAX, NULL,
+                             "malformed pax extended header");
+        const char *key = sp + 1, *rend = p + rl - 1;
+        const char *eq = memchr(key, '=', (size_t)(rend - key));
+        if (eq == NULL)
+            return arc_error(a, err, EXST_ERR_SYNTAX, NULL,
+                             "malformed pax extended header");
+        const size_t kl = (size_t)(eq - key);
+        const char *val = eq + 1;
+        if (kl == 4 && memcmp(key, "path", 4) == 0) {
+            if (!set_str(&a->pname, &a->pname_cap, val,
+                         (size_t)(rend - val)))
+                return nomem(a, err);
+            a->has_pname = true;
+        } else if (kl == 4 && memcmp(key, "size", 4) == 0) {
+            if (!parse_dec(&a->psize, val, rend))
+                return arc_error(a, err, EXST_ERR_SYNTAX, NULL,
+                                 "malformed pax size record");
+            a->has_psize = true;
+        }
+        p += rl;
+    }
+    return EXST_OK;
+}
+
+/* Read a pax header or GNU long name (size bytes) into a->doc. */
+static int read_meta(exst_archive *a, uint64_t size, exst_error *err)
+{
+    if (size > MAX_META)
+        return arc_error(a, err, EXST_ERR_LIMIT, NULL,
+                         "extended header is over 1 MiB");
+    if (!reserve(&a->doc, &a->doc_cap, (size_t)size + 1))
+        return nomem(a, err);
+    size_t got;
+    const int rc = src_read(a, a->doc, (size_t)size, &got, err);
+    if (rc != EXST_OK)
+        return rc;
+    if (got < size)
+        return arc_error(a, err, EXST_ERR_SYNTAX, NULL,
+                         "extended header is truncated");
+    a->doc[size] = '\0';
+    a->skip = (BLOCK - size % BLOCK) % BLOCK;
+    return EXST_OK;
+}
+
+/* Decompress a zstd member (a->doc, len) into a->zdoc. */
+static int unzstd_member(exst_archive *a, size_t len, size_t *out_len,
+                         exst_error *err)
+{
+    if (a->mzds == NULL) {
+        a->mzds = ZSTD_createDStream();
+        if (a->mzds == NULL)
+            return nomem(a, err);
+    } else {
+        ZSTD_DCtx_reset(a->mzds, ZSTD_reset_session_only);
+    }
+    const size_t limit = a->max_doc + 1;
+    const unsigned long long fcs = ZSTD_getFrameContentSize(a->doc, len);
+    size_t cap = len * 4;
+    if (fcs != ZSTD_CONTENTSIZE_UNKNOWN && fcs != ZSTD_CONTENTSIZE_ERROR &&
+        fcs < limit)
+        cap = (size_t)fcs;
+    if (cap > limit)
+        cap = limit;
+    if (!reserve(&a->zdoc, &a->zdoc_cap, cap + 1))
+        return nomem(a, err);
+    ZSTD_inBuffer in = {a->doc, len, 0};
+    size_t n = 0, r = 1;
+    for (;;) {
+        size_t room = a->zdoc_cap - 1 - n;
+        if (room > limit - n)
+            room = limit - n;
+        ZSTD_outBuffer out = {a->zdoc + n, room, 0};
+        const size_t in0 = in.pos;
+        const size_t rr = ZSTD_decompressStream(a->mzds, &out, &in);
+        n += out.pos;
+        /* A call without progress (after a frame ended with the output
+         * exactly full) reports the next frame's needs, not this one's. */
+        if (ZSTD_isError(rr) || out.pos != 0 || in.pos != in0)
+            r = rr;
+        if (ZSTD_isError(r)) {
+            char what[120];
+            snprintf(what, sizeof what, "has corrupt zstd data: %s",
+                     ZSTD_getErrorName(r));
+            return arc_error(a, err, EXST_ERR_COMPRESS, a->mname, what);
+        }
+        if (n >= limit) {
+            char what[96];
+            snprintf(what, sizeof what,
+                     "is over the document size limit of %zu bytes",
+                     a->max_doc);
+            return arc_error(a, err, EXST_ERR_LIMIT, a->mname, what);
+        }
+        if (in.pos == in.size && out.pos < room)
+            break; /* all input used and all output flushed */
+        if (n == a->zdoc_cap - 1 &&
+            !reserve(&a->zdoc, &a->zdoc_cap, a->zdoc_cap * 2))
+            return nomem(a, err);
+    }
+    if (r != 0)
+        return arc_error(a, err, EXST_ERR_COMPRESS, a->mname,
+                         "has truncated zstd data");
+    a->zdoc[n] = '\0';
+    *out_len = n;
+    return EXST_OK;
+}
+
+static int read_tar(exst_archive *a, exst_archive_doc *doc, exst_error *err)
+{
+    unsigned char hbuf[BLOCK];
+    for (;;) {
+        if (a->skip > 0) {
+            uint64_t got;
+            const uint64_t want = a->skip;
+            a->skip = 0;
+            const int rc = src_skip(a, want, &got, err);
+            if (rc != EXST_OK)
+                return rc;
+            if (got < want) {
+                char what[4 * NAME_Q + 40], qm[4 * NAME_Q + 8];
+                quote_name(qm, sizeof qm, a->have_member ? a->mname : "");
+                snprintf(what, sizeof what, "is truncated%s%s%s",
+                         a->have_member ? " after member '" : "", qm,
+                         a->have_member ? "'" : "");
+                return arc_error(a, err, EXST_ERR_SYNTAX, NULL, what);
+            }
+        }
+        const unsigned char *h = hbuf;
+        if (a->head_pending) {
+            h = a->head;
+            a->head_pending = false;
+        } else {
+            size_t got;
+            const int rc = src_read(a, hbuf, BLOCK, &got, err);
+            if (rc != EXST_OK)
+                return rc;
+            if (got < BLOCK) {
+                /* A short tail of zeros is end-of-archive padding cut by
+                 * a writer; anything else is a truncated header. */
+                memset(hbuf + got, 0, BLOCK - got);
+                if (!is_zero_block(hbuf))
+                    return arc_error(a, err, EXST_ERR_SYNTAX, NULL,
+                                     "has a truncated tar header");
+                if (a->has_pname || a->has_psize)
+                    return arc_error(a, err, EXST_ERR_SYNTAX, NULL,
+                                     "ends after an extended header");
+                a->mode = MODE_DONE;
+                return EXST_OK;
+            }
+        }
+        if (is_zero_block(h)) {
+            /* End-of-archive blocks; another archive may follow.  A run
+             * longer than any document is a bomb, not padding. */
+            a->zero_run += BLOCK;
+            if (a->zero_run > a->max_doc) {
+                char what[96];
+                snprintf(what, sizeof what, "has over %zu bytes of zero "
+                         "blocks in a row", a->max_doc);
+                return arc_error(a, err, EXST_ERR_LIMIT, NULL, what);
+            }
+            continue;
+        }
+        a->zero_run = 0;
+        if (!has_ustar_magic(h) || !tar_checksum_ok(h)) {
+            char what[4 * NAME_Q + 80];
+            char qm[4 * NAME_Q + 8];
+            const char *kind = has_ustar_magic(h)
+                                   ? "bad tar header checksum"
+                                   : "not a ustar header";
+            if (a->have_member) {
+                quote_name(qm, sizeof qm, a->mname);
+                snprintf(what, sizeof what, "%s at offset %llu (after "
+                         "member '%s')", kind,
+                         (unsigned long long)(a->pos - BLOCK), qm);
+            } else {
+                snprintf(what, sizeof what, "%s at offset %llu", kind,
+                         (unsigned long long)(a->pos - BLOCK));
+            }
+            return arc_error(a, err, EXST_ERR_SYNTAX, NULL, what);
+        }
+        const char type = (char)h[156];
+        uint64_t size;
+        if (!tar_number(&size, h + 124, 12))
+            return arc_error(a, err, EXST_ERR_SYNTAX, NULL,
+                             "bad size field in a tar header");
+        if (a->has_psize) {
+            size = a->psize;
+            a->has_psize = false;
+        }
+        const uint64_t pad = (BLOCK - size % BLOCK) % BLOCK;
+        int rc;
+        switch (type) {
+        case 'x': /* pax extended header for the next member */
+            rc = read_meta(a, size, err);
+            if (rc == EXST_OK)
+                rc = pax_parse(a, a->doc, (size_t)size, err);
+            if (rc != EXST_OK)
+                return rc;
+            continue;
+        case 'L': /* GNU long name for the next member */
+            rc = read_meta(a, size, err);
+            if (rc != EXST_OK)
+                return rc;
+            if (!set_str(&a->pname, &a->pname_cap, a->doc,
+                         strnlen(a->doc, (size_t)size)))
+                return nomem(a, err);
+            a->has_pname = true;
+            continue;
+        case '0':
+        case '\0':
+        case '7':
+            break; /* a regular file */
+        case 'S':
+            return arc_error(a, err, EXST_ERR_SYNTAX, NULL,
+                             "has a GNU sparse member (unsupported)");
+        case '1': case '2': case '3': case '4': case '5': case '6':
+            /* links, devices, directories, FIFOs: no data */
+            a->has_pname = false;
+            continue;
+        case 'g': /* pax global header */
+        case 'K': /* GNU long link target */
+            a->skip = size + pad;
+            continue;
+        default: /* unknown kinds: skip their data */
+            a->has_pname = false;
+            a->skip = size + pad;
+            continue;
+        }
+
+        if (a->has_pname) {
+            char *t = a->mname;
+            const size_t tc = a->mname_cap;
+            a->mname = a->pname;
+            a->mname_cap = a->pname_cap;
+            a->pname = t;
+            a->pname_cap = tc;
+            a->has_pname = false;
+        } else if (!tar_header_name(a, h)) {
+            return nomem(a, err);
+        }
+        a->have_member = true;
+        if (size > a->max_doc) {
+            char what[96];
+            snprintf(what, sizeof what,
+                     "is over the document size limit of %zu bytes",
+                     a->max_doc);
+            return arc_error(a, err, EXST_ERR_LIMIT, a->mname, what);
+        }
+        if (!reserve(&a->doc, &a->doc_cap, (size_t)size + 1))
+            return nomem(a, err);
+        size_t got;
+        rc = src_read(a, a->doc, (size_t)size, &got, err);
+        if (rc != EXST_OK)
+            return rc;
+        if (got < size)
+            return arc_error(a, err, EXST_ERR_SYNTAX, a->mname,
+                             "is truncated");
+        a->doc[size] = '\0';
+        a->skip = pad;
+        doc->name = a->mname;
+        doc->data = a->doc;
+        doc->len = (size_t)size;
+        if (is_zstd((const unsigned char *)a->doc, (size_t)size)) {
+            rc = unzstd_member(a, (size_t)size, &doc->len, err);
+            if (rc != EXST_OK) {
+                doc->name = doc->data = NULL;
+                doc->len = 0;
+                return rc;
+            }
+            doc->data = a->zdoc;
+        }
+        return EXST_OK;
+    }
+}
+
+int exst_archive_next(exst_archive *a, exst_archive_doc *doc,
+                      exst_error *err)
+{
+    if (doc != NULL) {
+        doc->name = NULL;
+        doc->data = NULL;
+        doc->len = 0;
+    }
+    if (a == NULL || doc == NULL)
+        return exstp_error_simple(err, EXST_ERR_USAGE, NULL,
+                                  "exst_archive_next: NULL argument");
+    if (a->failed != EXST_OK) {
+        char qa[4 * NAME_Q + 8];
+        quote_name(qa, sizeof qa, a->name);
+        return exstp_error_simple(err, a->failed, a->name,
+                                  "archive '%s': cannot go on after an "
+                                  "error", qa);
+    }
+    int rc = EXST_OK;
+    switch (a->mode) {
+    case MODE_SINGLE:
+        rc = read_single(a, doc, err);
+        break;
+    case MODE_TAR:
+        rc = read_tar(a, doc, err);
+        break;
+    default:
+        break;
+    }
+    if (rc != EXST_OK) {
+        a->failed = rc;
+        doc->name = doc->data = NULL;
+        doc->len = 0;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Header peek                                                        */
+/* ------------------------------------------------------------------ */
+
+#define PEEK_MAX_LINES 24
+
+/* Split a line into up to 4 space- or tab-separated words; returns the
+ * number of words (5 means "more than 4"). */
+static size_t split_words(exst_span w[4], const char *p, const char *end)
+{
+    size_t n = 0;
+    for (;;) {
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        if (p == end)
+            return n;
+        if (n == 4)
+            return 5;
+        const char *s = p;
+        while (p < end && *p != ' ' && *p != '\t')
+            p++;
+        w[n].ptr = s;
+        w[n].len = (size_t)(p - s);
+        n++;
+    }
+}
+
+static bool span_is(exst_span s, const char *lit)
+{
+    const size_t n = strlen(lit);
+    return s.len == n && memcmp(s.ptr, lit, n) == 0;
+}
+
+/* n decimal digits at p, all digits. */
+static bool digits(int *out, const char *p, size_t n)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* "YYYY-MM-DD" "HH:MM:SS" to Unix seconds. */
+static bool peek_time(int64_t *t, exst_span d, exst_span c)
+{
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30,
+                                  31, 31, 30, 31, 30, 31};
+    int y, mo, dd, hh, mi, ss;
+    if (d.len != 10 || c.len != 8 || d.ptr[4] != '-' || d.ptr[7] != '-' ||
+        c.ptr[2] != ':' || c.ptr[5] != ':')
+        return false;
+    if (!digits(&y, d.ptr, 4) || !digits(&mo, d.ptr + 5, 2) ||
+        !digits(&dd, d.ptr + 8, 2) || !digits(&hh, c.ptr, 2) ||
+        !digits(&mi, c.ptr + 3, 2) || !digits(&ss, c.ptr + 6, 2))
+        return false;
+    if (y < 1970 || mo < 1 || mo > 12 || dd < 1 || dd > mdays[mo - 1] ||
+        hh > 23 || mi > 59 || ss > 60)
+        return false;
+    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo == 2 && dd == 29 && !leap)
+        return false;
+    *t = exstp_timegm(y, mo, dd, hh, mi, ss);
+    return true;
+}
+
+int exst_peek_header(int64_t *valid_after, exst_flavor *flavor,
+                     const void *buf, size_t len, const char *source,
+                     exst_error *err)
+{
+    const char *p = buf, *end = p + (buf != NULL ? len : 0);
+    unsigned long line_no = 0;
+    bool have_version = false, have_status = false;
+    exst_flavor fl = EXST_FLAVOR_NS;
+    char q[176];
+    while (p < end && line_no < PEEK_MAX_LINES) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl != NULL ? nl : end;
+        const char *ls = p;
+        p = nl != NULL ? nl + 1 : end;
+        line_no++;
+        const size_t off = (size_t)(ls - (const char *)buf);
+        if (le > ls && le[-1] == '\r')
+            return exstp_error_set(err, EXST_ERR_SYNTAX, source, line_no,
+                                   (unsigned long)(le - ls), off, NULL,
+                                   "line ends with CR: CR-LF line endings "
+                                   "are not accepted (dos2unix fixes it)");
+        if (!have_version && le > ls && *ls == '@')
+            continue; /* annotation, e.g. CollecTor's @type */
+        exst_span w[4];
+        const size_t nw = split_words(w, ls, le);
+        if (!have_version) {
+            if (nw >= 2 && nw <= 3 && span_is(w[0], "network-status-version")
+                && span_is(w[1], "3") &&
+                (nw == 2 || span_is(w[2], "microdesc"))) {
+                fl = nw == 3 ? EXST_FLAVOR_MICRODESC : EXST_FLAVOR_NS;
+                have_version = true;
+                continue;
+            }
+            exstp_escape(q, sizeof q, ls, (size_t)(le - ls));
+            return exstp_error_set(err, EXST_ERR_SEMANTIC, source, line_no,
+                                   1, off, "network-status-version",
+                                   "not a consensus: expected "
+                                   "\"network-status-version 3\", "
+                                   "found \"%s\"", q);
+        }
+        if (nw >= 1 && span_is(w[0], "vote-status")) {
+            if (nw != 2 || !span_is(w[1], "consensus")) {
+                exstp_escape(q, sizeof q, ls, (size_t)(le - ls));
+                return exstp_error_set(err, EXST_ERR_SEMANTIC, source,
+                                       line_no, 1, off, "vote-status",
+                                       "not a consensus: found \"%s\"", q);
+            }
+            have_status = true;
+        } else if (nw >= 1 && span_is(w[0], "valid-after")) {
+            int64_t t;
+            if (nw != 3 || !peek_time(&t, w[1], w[2])) {
+                exstp_escape(q, sizeof q, ls, (size_t)(le - ls));
+                return exstp_error_set(err, EXST_ERR_SYNTAX, source,
+                                       line_no, 1, off, "valid-after",
+                                       "\"valid-after\" line: expected "
+                                       "\"YYYY-MM-DD HH:MM:SS\", found "
+                                       "\"%s\"", q);
+            }
+            if (!have_status)
+                return exstp_error_set(err, EXST_ERR_SEMANTIC, source,
+                                       line_no, 1, off, "vote-status",
+                                       "not a consensus: no \"vote-status "
+                                       "consensus\" line before "
+                                       "valid-after");
+            *valid_after = t;
+            *flavor = fl;
+            return EXST_OK;
+        }
+    }
+    if (!have_version)
+        return exstp_error_set(err, EXST_ERR_SEMANTIC, source, line_no, 0,
+                               0, "network-status-version",
+                               "not a consensus: no "
+                               "\"network-status-version 3\" line");
+    return exstp_error_set(err, EXST_ERR_SEMANTIC, source, line_no, 0, 0,
+                           "valid-after",
+                           "not a consensus: no \"valid-after\" line in the "
+                           "first %d lines", PEEK_MAX_LINES);
+}

@@ -1,0 +1,1164 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests for the archive reader (lib/exst_archive.c): tar archives
+ * built here byte by byte (ustar, pax, GNU long names, concatenated
+ * archives), zstd-compressed tar and single documents, pipes, truncation,
+ * checksum, limit and corruption errors, the header peek, and a round trip
+ * of the 32 real documents of ../shared/testdata/series-2016-2017.
+ */
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+#include "exst_int.h"
+
+/* ------------------------------------------------------------------ */
+/* Helpers: a growable byte buffer and a tar writer                   */
+/* ------------------------------------------------------------------ */
+
+typedef struct bytes {
+    unsigned char *p;
+    size_t len, cap;
+} bytes;
+
+static void b_put(bytes *b, const void *p, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + n)
+            cap *= 2;
+        b->p = realloc(b->p, cap);
+        assert_non_null(b->p);
+        b->cap = cap;
+    }
+    if (n > 0)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+
+static void b_zeros(bytes *b, size_t n)
+{
+    static const unsigned char z[512];
+    while (n > 0) {
+        const size_t k = n < sizeof z ? n : sizeof z;
+        b_put(b, z, k);
+        n -= k;
+    }
+}
+
+static void b_free(bytes *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+/* Write an octal number into a field of n bytes: n-1 digits and a NUL. */
+static void octal(unsigned char *f, size_t n, unsigned long long v)
+{
+    f[n - 1] = '\0';
+    for (size_t i = n - 1; i-- > 0;) {
+        f[i] = (unsigned char)('0' + (v & 7));
+        v >>= 3;
+    }
+}
+
+enum { MAGIC_POSIX, MAGIC_GNU };
+
+/* One tar header.  prefix may be NULL. */
+static void tar_header(bytes *b, const char *prefix, const char *name,
+                       unsigned long long size, char type, int magic)
+{
+    unsigned char h[512];
+    memset(h, 0, sizeof h);
+    const size_t nl = strlen(name);
+    assert_true(nl <= 100);
+    memcpy(h, name, nl);
+    octal(h + 100, 8, 0644);
+    octal(h + 108, 8, 1000);
+    octal(h + 116, 8, 1000);
+    octal(h + 124, 12, size);
+    octal(h + 136, 12, 1484000000ull);
+    h[156] = (unsigned char)type;
+    if (magic == MAGIC_POSIX) {
+        memcpy(h + 257, "ustar\0" "00", 8);
+    } else {
+        memcpy(h + 257, "ustar  \0", 8);
+    }
+    memcpy(h + 265, "user", 4);
+    memcpy(h + 297, "group", 5);
+    if (prefix != NULL) {
+        assert_true(strlen(prefix) <= 155);
+        memcpy(h + 345, prefix, strlen(prefix));
+    }
+    memset(h + 148, ' ', 8);
+    unsigned long sum = 0;
+    for (size_t i = 0; i < 512; i++)
+        sum += h[i];
+    octal(h + 148, 7, sum); /* six digits, NUL, then the space stays */
+    h[155] = ' ';
+    b_put(b, h, sizeof h);
+}
+
+static void tar_data(bytes *b, const void *data, size_t len)
+{
+    b_put(b, data, len);
+    b_zeros(b, (512 - len % 512) % 512);
+}
+
+static void tar_file(bytes *b, const char *name, const void *data,
+                     size_t len)
+{
+    tar_header(b, NULL, name, len, '0', MAGIC_POSIX);
+    tar_data(b, data, len);
+}
+
+/* A pax 'x' header carrying records (already formatted). */
+static void tar_pax(bytes *b, const char *records)
+{
+    tar_header(b, NULL, "PaxHeaders.0/x", strlen(records), 'x',
+               MAGIC_POSIX);
+    tar_data(b, records, strlen(records));
+}
+
+/* One pax record "LEN key=value\n" (LEN counts itself). */
+static char *pax_record(const char *key, const char *value)
+{
+    const size_t body = 1 + strlen(key) + 1 + strlen(value) + 1;
+    size_t len = body + 1;
+    while (snprintf(NULL, 0, "%zu", len) + body != len)
+        len++;
+    char *r = malloc(len + 1);
+    assert_non_null(r);
+    snprintf(r, len + 1, "%zu %s=%s\n", len, key, value);
+    assert_int_equal(strlen(r), len);
+    return r;
+}
+
+/* A GNU long-name member: 'L' header, name, then the real header. */
+static void tar_gnu_long(bytes *b, const char *name, const void *data,
+                         size_t len)
+{
+    const size_t nl = strlen(name) + 1;
+    tar_header(b, NULL, "././@LongLink", nl, 'L', MAGIC_GNU);
+    tar_data(b, name, nl);
+    char cut[101];
+    memcpy(cut, name, 100);
+    cut[100] = '\0';
+    tar_header(b, NULL, cut, len, '0', MAGIC_GNU);
+    tar_data(b, data, len);
+}
+
+static void tar_end(bytes *b)
+{
+    b_zeros(b, 1024);
+}
+
+/* Pad to a 10240-byte record, as tar(1) does. */
+static void tar_record_pad(bytes *b)
+{
+    b_zeros(b, (10240 - b->len % 10240) % 10240);
+}
+
+/* Deterministic text of n bytes ending with a newline. */
+static char *make_text(size_t n, unsigned seed)
+{
+    char *t = malloc(n + 1);
+    assert_non_null(t);
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        const unsigned v = (x >> 16) % 40;
+        t[i] = v < 4 ? ' ' : (char)('a' + v % 26);
+        if (i % 71 == 70)
+            t[i] = '\n';
+    }
+    if (n > 0)
+        t[n - 1] = '\n';
+    t[n] = '\0';
+    return t;
+}
+
+static void zcompress(bytes *out, const void *p, size_t n, int level,
+                      int checksum)
+{
+    ZSTD_CCtx *cc = ZSTD_createCCtx();
+    assert_non_null(cc);
+    assert_false(ZSTD_isError(
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level)));
+    assert_false(ZSTD_isError(
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, checksum)));
+    const size_t bound = ZSTD_compressBound(n);
+    unsigned char *z = malloc(bound);
+    assert_non_null(z);
+    const size_t zn = ZSTD_compress2(cc, z, bound, p, n);
+    assert_false(ZSTD_isError(zn));
+    b_put(out, z, zn);
+    free(z);
+    ZSTD_freeCCtx(cc);
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers: temp files and reading everything                         */
+/* ------------------------------------------------------------------ */
+
+static char tmpdir[64];
+static unsigned tmp_seq;
+
+static char *tmp_write(const void *p, size_t n)
+{
+    char *path = malloc(128);
+    assert_non_null(path);
+    snprintf(path, 128, "%s/f%u", tmpdir, tmp_seq++);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    if (n > 0)
+        assert_int_equal(fwrite(p, 1, n, fp), n);
+    assert_int_equal(fclose(fp), 0);
+    return path;
+}
+
+typedef struct docs {
+    size_t n;
+    char *name[64];
+    char *data[64];
+    size_t len[64];
+    int rc;           /* status of the call that stopped the loop */
+    exst_error err;
+    unsigned format;
+    uint64_t bytes_in;
+} docs;
+
+static void docs_free(docs *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        free(d->name[i]);
+        free(d->data[i]);
+    }
+    d->n = 0;
+}
+
+/* Open fd and read every document (copies), stopping at the end or at
+ * the first error. */
+static void read_all(docs *d, int fd, const char *name, size_t max_doc)
+{
+    memset(d, 0, sizeof *d);
+    exst_archive_opts o = {.max_doc_bytes = max_doc};
+    exst_archive *a = NULL;
+    exst_error_clear(&d->err);
+    d->rc = exst_archive_open(&a, fd, name, &o, &d->err);
+    if (d->rc != EXST_OK) {
+        assert_null(a);
+        return;
+    }
+    d->format = exst_archive_format(a);
+    for (;;) {
+        exst_archive_doc doc;
+        d->rc = exst_archive_next(a, &doc, &d->err);
+        if (d->rc != EXST_OK) {
+            assert_null(doc.data);
+            /* the error is sticky */
+            exst_error e2;
+            assert_int_equal(exst_archive_next(a, &doc, &e2), d->rc);
+            break;
+        }
+        if (doc.data == NULL) {
+            assert_null(doc.name);
+            /* the end is sticky too */
+            assert_int_equal(exst_archive_next(a, &doc, NULL), EXST_OK);
+            assert_null(doc.data);
+            break;
+        }
+        assert_true(d->n < 64);
+        assert_int_equal(doc.data[doc.len], '\0');
+        d->name[d->n] = strdup(doc.name);
+        d->data[d->n] = malloc(doc.len + 1);
+        assert_non_null(d->data[d->n]);
+        memcpy(d->data[d->n], doc.data, doc.len + 1);
+        d->len[d->n] = doc.len;
+        d->n++;
+    }
+    d->bytes_in = exst_archive_bytes_in(a);
+    exst_archive_close(a);
+}
+
+static void read_buf(docs *d, const void *p, size_t n, const char *name,
+                     size_t max_doc)
+{
+    char *path = tmp_write(p, n);
+    const int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    read_all(d, fd, name, max_doc);
+    close(fd);
+    unlink(path);
+    free(path);
+}
+
+/* Feed (p, n) through a pipe from a child, in odd-sized writes. */
+static void read_pipe(docs *d, const void *p, size_t n, const char *name,
+                      size_t max_doc)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    const pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        const unsigned char *q = p;
+        size_t off = 0;
+        while (off < n) {
+            size_t k = n - off < 7777 ? n - off : 7777;
+            const ssize_t w = write(fds[1], q + off, k);
+            if (w <= 0)
+                _exit(1);
+            off += (size_t)w;
+        }
+        close(fds[1]);
+        _exit(0);
+    }
+    close(fds[1]);
+    read_all(d, fds[0], name, max_doc);
+    close(fds[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
+static void expect_doc(const docs *d, size_t i, const char *name,
+                       const void *data, size_t len)
+{
+    assert_true(i < d->n);
+    assert_string_equal(d->name[i], name);
+    assert_int_equal(d->len[i], len);
+    assert_memory_equal(d->data[i], data, len);
+}
+
+/* ------------------------------------------------------------------ */
+/* Fixtures                                                           */
+/* ------------------------------------------------------------------ */
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/exst-archive-XXXXXX");
+    return mkdtemp(tmpdir) != NULL ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return rmdir(tmpdir);
+}
+
+/* ------------------------------------------------------------------ */
+/* Tests: tar                                                         */
+/* ------------------------------------------------------------------ */
+
+static const char DOC_A[] = "network-status-version 3\nfirst\n";
+static const char DOC_B[] = "second document\n";
+
+static void test_tar_basic(void **state)
+{
+    (void)state;
+    bytes t = {0};
+    char *big = make_text(3u << 20, 7); /* read past the 1 MiB buffer */
+    char *blk = make_text(512, 8);      /* exactly one block */
+    tar_header(&t, NULL, "consensuses-2017-01/", 0, '5', MAGIC_POSIX);
+    tar_file(&t, "consensuses-2017-01/2017-01-01-00-00-00-consensus", DOC_A,
+             strlen(DOC_A));
+    tar_file(&t, "empty", "", 0);
+    tar_header(&t, NULL, "link", 0, '2', MAGIC_POSIX);
+    tar_file(&t, "block", blk, 512);
+    tar_header(&t, "a/very/long/prefix/directory", "with-prefix",
+               strlen(DOC_B), '0', MAGIC_POSIX);
+    tar_data(&t, DOC_B, strlen(DOC_B));
+    tar_file(&t, "big", big, 3u << 20);
+    tar_end(&t);
+    tar_record_pad(&t);
+
+    docs d;
+    read_buf(&d, t.p, t.len, "x.tar", 0);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.format, EXST_ARCHIVE_TAR);
+    assert_int_equal(d.n, 5);
+    expect_doc(&d, 0, "consensuses-2017-01/2017-01-01-00-00-00-consensus",
+               DOC_A, strlen(DOC_A));
+    expect_doc(&d, 1, "empty", "", 0);
+    expect_doc(&d, 2, "block", blk, 512);
+    expect_doc(&d, 3, "a/very/long/prefix/directory/with-prefix", DOC_B,
+               strlen(DOC_B));
+    expect_doc(&d, 4, "big", big, 3u << 20);
+    assert_int_equal(d.bytes_in, t.len);
+    docs_free(&d);
+
+    /* Same bytes through a pipe. */
+    read_pipe(&d, t.p, t.len, "<stdin>", 0);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.n, 5);
+    expect_doc(&d, 4, "big", big, 3u << 20);
+    docs_free(&d);
+
+    free(big);
+    free(blk);
+    b_free(&t);
+}
+
+static void test_tar_pax_and_gnu(void **state)
+{
+    (void)state;
+    char longname[301];
+    memset(longname, 'n', 300);
+    memcpy(longname, "collector/recent/", 17);
+    longname[300] = '\0';
+    char *r1 = pax_record("path", longname);
+    char *r2 = pax_record("mtime", "1484000000.5");
+    char *r3 = pax_record("size", "16"); /* overrides the header's size */
+    char recs[1024];
+    snprintf(recs, sizeof recs, "%s%s%s", r2, r1, r3);
+
+    bytes t = {0};
+    tar_pax(&t, recs);
+    tar_header(&t, NULL, "PaxHeaders-cut-name", 999, '0', MAGIC_POSIX);
+    tar_data(&t, DOC_B, 16);
+    /* a global header is skipped and does not rename anything */
+    char *g = pax_record("comment", "made by a test");
+    tar_header(&t, NULL, "pax_global_header", strlen(g), 'g', MAGIC_POSIX);
+    tar_data(&t, g, strlen(g));
+    tar_file(&t, "after-global", DOC_A, strlen(DOC_A));
+    /* GNU long name */
+    char gname[201];
+    memset(gname, 'g', 200);
+    gname[200] = '\0';
+    tar_gnu_long(&t, gname, DOC_A, strlen(DOC_A));
+    /* pax path on a directory is dropped with it */
+    char *r4 = pax_record("path", "some/dir/");
+    tar_pax(&t, r4);
+    tar_header(&t, NULL, "dir/", 0, '5', MAGIC_POSIX);
+    tar_file(&t, "plain", DOC_B, strlen(DOC_B));
+    tar_end(&t);
+
+    docs d;
+    read_buf(&d, t.p, t.len, "pax.tar", 0);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.n, 4);
+    expect_doc(&d, 0, longname, DOC_B, 16);
+    expect_doc(&d, 1, "after-global", DOC_A, strlen(DOC_A));
+    expect_doc(&d, 2, gname, DOC_A, strlen(DOC_A));
+    expect_doc(&d, 3, "plain", DOC_B, strlen(DOC_B));
+    docs_free(&d);
+
+    free(r1);
+    free(r2);
+    free(r3);
+    free(r4);
+    free(g);
+    b_free(&t);
+}
+
+static void test_tar_concatenated(void **state)
+{
+    (void)state;
+    bytes t = {0};
+    tar_file(&t, "2017-01-01-00-00-00-consensus", DOC_A, strlen(DOC_A));
+    tar_end(&t);
+    tar_record_pad(&t);
+    tar_file(&t, "2017-01-01-01-00-00-consensus", DOC_B, strlen(DOC_B));
+    tar_end(&t);
+    tar_file(&t, "2017-01-01-02-00-00-consensus", DOC_A, strlen(DOC_A));
+    tar_end(&t);
+    tar_record_pad(&t);
+
+    docs d;
+    read_buf(&d, t.p, t.len, "cat.tar", 0);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.n, 3);
+    expect_doc(&d, 0, "2017-01-01-00-00-00-consensus", DOC_A,
+               strlen(DOC_A));
+    expect_doc(&d, 1, "2017-01-01-01-00-00-consensus", DOC_B,
+               strlen(DOC_B));
+    expect_doc(&d, 2, "2017-01-01-02-00-00-consensus", DOC_A,
+               strlen(DOC_A));
+    docs_free(&d);
+
+    /* No end-of-archive blocks at all is accepted too. */
+    read_buf(&d, t.p, 512 + 512, "noend.tar", 0);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.n, 1);
+    docs_free(&d);
+
+    /* An empty archive has no documents. */
+    bytes e = {0};
+    tar_record_pad(&e);
+    b_zeros(&e, 10240);
+    read_buf(&d, e.p, e.len, "empty.tar", 0);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.format, EXST_ARCHIVE_TAR);
+    assert_int_equal(d.n, 0);
+    b_free(&e);
+    b_free(&t);
+}
+
+static void test_tar_zstd(void **state)
+{
+    (void)state;
+    bytes t = {0};
+    char *big = make_text(5u << 20, 3);
+    tar_file(&t, "one", DOC_A, strlen(DOC_A));
+    tar_file(&t, "big", big, 5u << 20);
+    tar_end(&t);
+    tar_file(&t, "two", DOC_B, strlen(DOC_B));
+    tar_end(&t);
+
+    /* two frames, split at an arbitrary point */
+    bytes z = {0};
+    zcompress(&z, t.p, 12345, 3, 0);
+    zcompress(&z, t.p + 12345, t.len - 12345, 1, 1);
+
+    docs d;
+    read_buf(&d, z.p, z.len, "x.tar.zst", 0);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.format, EXST_ARCHIVE_TAR | EXST_ARCHIVE_ZSTD);
+    assert_int_equal(d.n, 3);
+    expect_doc(&d, 0, "one", DOC_A, strlen(DOC_A));
+    expect_doc(&d, 1, "big", big, 5u << 20);
+    expect_doc(&d, 2, "two", DOC_B, strlen(DOC_B));
+    assert_int_equal(d.bytes_in, z.len);
+    docs_free(&d);
+
+    read_pipe(&d, z.p, z.len, "<stdin>", 0);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.n, 3);
+    expect_doc(&d, 1, "big", big, 5u << 20);
+    docs_free(&d);
+
+    free(big);
+    b_free(&z);
+    b_free(&t);
+}
+
+static void test_tar_zstd_members(void **state)
+{
+    (void)state;
+    /* tar cf x.tar *.zst: each member is decompressed */
+    bytes m = {0};
+    zcompress(&m, DOC_A, strlen(DOC_A), 3, 1);
+    bytes t = {0};
+    tar_file(&t, "a.zst", m.p, m.len);
+    tar_file(&t, "b", DOC_B, strlen(DOC_B));
+    tar_end(&t);
+    docs d;
+    read_buf(&d, t.p, t.len, "zmembers.tar", 0);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.n, 2);
+    expect_doc(&d, 0, "a.zst", DOC_A, strlen(DOC_A));
+    expect_doc(&d, 1, "b", DOC_B, strlen(DOC_B));
+    docs_free(&d);
+    b_free(&t);
+
+    /* a corrupt one names the member */
+    m.p[m.len - 2] ^= 0x55; /* in the checksum */
+    tar_file(&t, "bad.zst", m.p, m.len);
+    tar_end(&t);
+    read_buf(&d, t.p, t.len, "zmembers.tar", 0);
+    assert_int_equal(d.rc, EXST_ERR_COMPRESS);
+    assert_non_null(strstr(d.err.message, "member 'bad.zst'"));
+    b_free(&t);
+    b_free(&m);
+
+    /* a bomb as a member: over the limit */
+    char *zeros = calloc(1, 4u << 20);
+    assert_non_null(zeros);
+    zcompress(&m, zeros, 4u << 20, 19, 0);
+    tar_file(&t, "bomb.zst", m.p, m.len);
+    tar_end(&t);
+    read_buf(&d, t.p, t.len, "zmembers.tar", 1u << 20);
+    assert_int_equal(d.rc, EXST_ERR_LIMIT);
+    assert_non_null(strstr(d.err.message, "member 'bomb.zst'"));
+    free(zeros);
+    b_free(&t);
+    b_free(&m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Tests: single documents                                            */
+/* ------------------------------------------------------------------ */
+
+static void test_single(void **state)
+{
+    (void)state;
+    docs d;
+    /* short (under one block) */
+    read_buf(&d, DOC_A, strlen(DOC_A), "cached-consensus", 0);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.format, 0);
+    assert_int_equal(d.n, 1);
+    expect_doc(&d, 0, "cached-consensus", DOC_A, strlen(DOC_A));
+    docs_free(&d);
+
+    /* empty input: one empty document, for the parser to reject */
+    read_buf(&d, "", 0, "empty", 0);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.n, 1);
+    expect_doc(&d, 0, "empty", "", 0);
+    docs_free(&d);
+
+    /* long, plain and compressed, file and pipe */
+    char *text = make_text((5u << 20) + 123, 11);
+    const size_t tl = (5u << 20) + 123;
+    read_buf(&d, text, tl, "big", 0);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.n, 1);
+    expect_doc(&d, 0, "big", text, tl);
+    docs_free(&d);
+    read_pipe(&d, text, tl, "<stdin>", 0);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.n, 1);
+    expect_doc(&d, 0, "<stdin>", text, tl);
+    docs_free(&d);
+
+    bytes z = {0};
+    zcompress(&z, text, tl, 3, 1);
+    read_buf(&d, z.p, z.len, "big.zst", 0);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.format, EXST_ARCHIVE_ZSTD);
+    assert_int_equal(d.n, 1);
+    expect_doc(&d, 0, "big.zst", text, tl);
+    docs_free(&d);
+    read_pipe(&d, z.p, z.len, NULL, 0);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.n, 1);
+    expect_doc(&d, 0, "<input>", text, tl);
+    docs_free(&d);
+
+    /* exactly at the limit passes, one byte over fails */
+    read_buf(&d, text, tl, "big", tl);
+    assert_int_equal(d.rc, EXST_OK);
+    docs_free(&d);
+    read_buf(&d, text, tl, "big", tl - 1);
+    assert_int_equal(d.rc, EXST_ERR_LIMIT);
+    assert_string_equal(d.err.source, "big");
+    b_free(&z);
+    free(text);
+}
+
+/* ------------------------------------------------------------------ */
+/* Tests: errors                                                      */
+/* ------------------------------------------------------------------ */
+
+static void test_truncated(void **state)
+{
+    (void)state;
+    char *body = make_text(3000, 5);
+    bytes t = {0};
+    tar_file(&t, "2016-12-31-23-00-00-consensus", DOC_A, strlen(DOC_A));
+    const size_t second = t.len;
+    tar_file(&t, "2017-01-01-00-00-00-consensus", body, 3000);
+    tar_end(&t);
+
+    docs d;
+    /* cut inside the second member's data */
+    read_buf(&d, t.p, second + 512 + 1000, "x.tar", 0);
+    assert_int_equal(d.rc, EXST_ERR_SYNTAX);
+    assert_int_equal(d.n, 1);
+    expect_doc(&d, 0, "2016-12-31-23-00-00-consensus", DOC_A,
+               strlen(DOC_A));
+    assert_string_equal(d.err.message,
+                        "archive 'x.tar': member "
+                        "'2017-01-01-00-00-00-consensus' is truncated");
+    assert_string_equal(d.err.source, "x.tar");
+    docs_free(&d);
+
+    /* cut inside a header */
+    read_buf(&d, t.p, second + 100, "x.tar", 0);
+    assert_int_equal(d.rc, EXST_ERR_SYNTAX);
+    assert_int_equal(d.n, 1);
+    assert_non_null(strstr(d.err.message, "truncated tar header"));
+    docs_free(&d);
+
+    /* cut in the padding after the last member */
+    read_buf(&d, t.p, second + 512 + 3000 + 10, "x.tar", 0);
+    assert_int_equal(d.rc, EXST_ERR_SYNTAX);
+    assert_int_equal(d.n, 2);
+    assert_non_null(strstr(d.err.message,
+                           "after member '2017-01-01-00-00-00-consensus'"));
+    docs_free(&d);
+
+    /* the same cut inside a zstd stream */
+    bytes z = {0};
+    zcompress(&z, t.p, second + 512 + 1000, 3, 0);
+    read_buf(&d, z.p, z.len, "x.tar.zst", 0);
+    assert_int_equal(d.rc, EXST_ERR_SYNTAX);
+    assert_non_null(strstr(d.err.message,
+                           "'2017-01-01-00-00-00-consensus' is truncated"));
+    docs_free(&d);
+    b_free(&z);
+
+    free(body);
+    b_free(&t);
+}
+
+static void test_bad_checksum(void **state)
+{
+    (void)state;
+    bytes t = {0};
+    tar_file(&t, "first", DOC_A, strlen(DOC_A));
+    const size_t second = t.len;
+    tar_file(&t, "second", DOC_B, strlen(DOC_B));
+    tar_end(&t);
+
+    docs d;
+    t.p[second + 10] ^= 1; /* a byte of the second name */
+    read_buf(&d, t.p, t.len, "x.tar", 0);
+    assert_int_equal(d.rc, EXST_ERR_SYNTAX);
+    assert_int_equal(d.n, 1);
+    assert_non_null(strstr(d.err.message, "bad tar header checksum"));
+    assert_non_null(strstr(d.err.message, "after member 'first'"));
+    docs_free(&d);
+    t.p[second + 10] ^= 1;
+
+    t.p[148] = '9'; /* not octal in the first checksum */
+    read_buf(&d, t.p, t.len, "x.tar", 0);
+    assert_int_equal(d.rc, EXST_ERR_SYNTAX);
+    assert_int_equal(d.n, 0);
+    assert_non_null(strstr(d.err.message, "checksum"));
+    docs_free(&d);
+
+    /* garbage after the end of an archive */
+    bytes g = {0};
+    tar_file(&g, "first", DOC_A, strlen(DOC_A));
+    tar_end(&g);
+    b_put(&g, t.p + second + 10, 512);
+    read_buf(&d, g.p, g.len, "x.tar", 0);
+    assert_int_equal(d.rc, EXST_ERR_SYNTAX);
+    assert_int_equal(d.n, 1);
+    docs_free(&d);
+    b_free(&g);
+    b_free(&t);
+}
+
+static void test_bomb(void **state)
+{
+    (void)state;
+    /* 64 MiB of zeros compress to a few KiB; the limit stops reading
+     * long before it is all decompressed. */
+    const size_t n = 64u << 20;
+    char *zeros = calloc(1, n);
+    assert_non_null(zeros);
+    bytes z = {0};
+    zcompress(&z, zeros, n, 3, 0);
+    free(zeros);
+    assert_true(z.len < (64u << 10));
+    docs d;
+    /* zeros look like tar end-of-archive blocks: the run is bounded */
+    read_buf(&d, z.p, z.len, "bomb.zst", 1u << 20);
+    assert_int_equal(d.rc, EXST_ERR_LIMIT);
+    assert_int_equal(d.n, 0);
+    assert_string_equal(d.err.source, "bomb.zst");
+    assert_non_null(strstr(d.err.message, "zero blocks"));
+    b_free(&z);
+
+    /* text: a single document over the limit */
+    char *as = malloc(n);
+    assert_non_null(as);
+    memset(as, 'A', n);
+    zcompress(&z, as, n, 3, 0);
+    free(as);
+    assert_true(z.len < (64u << 10));
+    read_buf(&d, z.p, z.len, "bomb.zst", 1u << 20);
+    assert_int_equal(d.rc, EXST_ERR_LIMIT);
+    assert_int_equal(d.n, 0);
+    assert_string_equal(d.err.source, "bomb.zst");
+    assert_string_equal(d.err.message, "input 'bomb.zst' is over the "
+                        "document size limit of 1048576 bytes");
+    assert_true(d.bytes_in <= z.len);
+    read_pipe(&d, z.p, z.len, "<stdin>", 1u << 20);
+    assert_int_equal(d.rc, EXST_ERR_LIMIT);
+    b_free(&z);
+
+    /* a tar member whose header is over the limit */
+    bytes t = {0};
+    char *text = make_text(2u << 20, 1);
+    tar_file(&t, "ok", DOC_A, strlen(DOC_A));
+    tar_file(&t, "huge-member", text, 2u << 20);
+    tar_end(&t);
+    zcompress(&z, t.p, t.len, 1, 0);
+    read_buf(&d, z.p, z.len, "x.tar.zst", 1u << 20);
+    assert_int_equal(d.rc, EXST_ERR_LIMIT);
+    assert_int_equal(d.n, 1);
+    assert_non_null(strstr(d.err.message, "member 'huge-member'"));
+    docs_free(&d);
+    free(text);
+    b_free(&t);
+    b_free(&z);
+}
+
+static void test_corrupt_zstd(void **state)
+{
+    (void)state;
+    docs d;
+    /* a frame header with reserved bits set */
+    unsigned char bad[64];
+    memset(bad, 0xff, sizeof bad);
+    memcpy(bad, "\x28\xb5\x2f\xfd", 4);
+    read_buf(&d, bad, sizeof bad, "bad.zst", 0);
+    assert_int_equal(d.rc, EXST_ERR_COMPRESS);
+    assert_string_equal(d.err.source, "bad.zst");
+
+    /* flipped bytes in the middle of a checksummed frame */
+    char *text = make_text(1u << 20, 9);
+    bytes z = {0};
+    zcompress(&z, text, 1u << 20, 3, 1);
+    for (size_t i = z.len / 2; i < z.len / 2 + 16; i++)
+        z.p[i] ^= 0xa5;
+    read_buf(&d, z.p, z.len, "flip.zst", 0);
+    assert_int_equal(d.rc, EXST_ERR_COMPRESS);
+    docs_free(&d);
+    b_free(&z);
+
+    /* truncated frame */
+    zcompress(&z, text, 1u << 20, 3, 1);
+    read_buf(&d, z.p, z.len - 100, "cut.zst", 0);
+    assert_int_equal(d.rc, EXST_ERR_COMPRESS);
+    assert_non_null(strstr(d.err.message, "truncated zstd data"));
+    docs_free(&d);
+
+    /* trailing garbage after a frame */
+    b_put(&z, "garbage!", 8);
+    read_buf(&d, z.p, z.len, "tail.zst", 0);
+    assert_int_equal(d.rc, EXST_ERR_COMPRESS);
+    docs_free(&d);
+    b_free(&z);
+    free(text);
+}
+
+static void test_io_error(void **state)
+{
+    (void)state;
+    docs d;
+    read_all(&d, -1, "closed", 0);
+    assert_int_equal(d.rc, EXST_ERR_IO);
+    assert_non_null(strstr(d.err.message, "cannot read 'closed'"));
+}
+
+static void test_nomem(void **state)
+{
+    (void)state;
+    bytes t = {0};
+    char *r = pax_record("path", "renamed-by-pax");
+    tar_pax(&t, r);
+    tar_file(&t, "a", DOC_A, strlen(DOC_A));
+    tar_file(&t, "b", DOC_B, strlen(DOC_B));
+    tar_end(&t);
+    bytes z = {0};
+    zcompress(&z, t.p, t.len, 1, 0);
+    char *path = tmp_write(z.p, z.len);
+    bool passed = false;
+    for (long n = 0; n < 100 && !passed; n++) {
+        const int fd = open(path, O_RDONLY);
+        assert_true(fd >= 0);
+        docs d;
+        exstp_alloc_fail_after(n);
+        read_all(&d, fd, "x", 0);
+        exstp_alloc_fail_after(-1);
+        close(fd);
+        if (d.rc == EXST_OK) {
+            assert_int_equal(d.n, 2);
+            expect_doc(&d, 0, "renamed-by-pax", DOC_A, strlen(DOC_A));
+            passed = true;
+        } else {
+            assert_int_equal(d.rc, EXST_ERR_NOMEM);
+        }
+        docs_free(&d);
+    }
+    assert_true(passed);
+    unlink(path);
+    free(path);
+    free(r);
+    b_free(&z);
+    b_free(&t);
+}
+
+/* ------------------------------------------------------------------ */
+/* Tests: header peek                                                 */
+/* ------------------------------------------------------------------ */
+
+static int peek(int64_t *t, exst_flavor *f, const char *s, exst_error *e)
+{
+    return exst_peek_header(t, f, s, strlen(s), "doc", e);
+}
+
+static void test_peek(void **state)
+{
+    (void)state;
+    int64_t t = 0;
+    exst_flavor f = EXST_FLAVOR_MICRODESC;
+    exst_error e;
+    assert_int_equal(peek(&t, &f,
+                          "network-status-version 3\n"
+                          "vote-status consensus\n"
+                          "consensus-method 28\n"
+                          "valid-after 2019-04-15 14:00:00\n"
+                          "fresh-until 2019-04-15 15:00:00\n", &e),
+                     EXST_OK);
+    assert_int_equal(f, EXST_FLAVOR_NS);
+    assert_int_equal(t, exstp_timegm(2019, 4, 15, 14, 0, 0));
+    assert_int_equal(t, 1555336800);
+
+    assert_int_equal(peek(&t, &f,
+                          "@type network-status-microdesc-consensus-3 1.0\n"
+                          "network-status-version 3 microdesc\n"
+                          "vote-status consensus\n"
+                          "consensus-method 25\n"
+                          "valid-after 2016-02-29 23:59:59\n", &e),
+                     EXST_OK);
+    assert_int_equal(f, EXST_FLAVOR_MICRODESC);
+    assert_int_equal(t, exstp_timegm(2016, 2, 29, 23, 59, 59));
+
+    /* a vote */
+    assert_int_equal(peek(&t, &f,
+                          "network-status-version 3\n"
+                          "vote-status vote\n"
+                          "valid-after 2019-04-15 14:00:00\n", &e),
+                     EXST_ERR_SEMANTIC);
+    assert_int_equal(e.line, 2);
+    assert_string_equal(e.keyword, "vote-status");
+    assert_string_equal(e.source, "doc");
+    assert_non_null(strstr(e.message, "not a consensus"));
+
+    /* something else entirely */
+    assert_int_equal(peek(&t, &f, "dir-key-certificate-version 3\n", &e),
+                     EXST_ERR_SEMANTIC);
+    assert_int_equal(e.line, 1);
+    assert_non_null(strstr(e.message, "not a consensus"));
+    assert_int_equal(peek(&t, &f, "network-status-version 2\n", &e),
+                     EXST_ERR_SEMANTIC);
+    assert_int_equal(peek(&t, &f, "network-status-version 3 ns\n", &e),
+                     EXST_ERR_SEMANTIC);
+    assert_int_equal(exst_peek_header(&t, &f, NULL, 0, NULL, &e),
+                     EXST_ERR_SEMANTIC);
+    assert_int_equal(peek(&t, &f, "@type x\n@other y\n", &e),
+                     EXST_ERR_SEMANTIC);
+
+    /* no valid-after in the first lines */
+    assert_int_equal(peek(&t, &f,
+                          "network-status-version 3\n"
+                          "vote-status consensus\n"
+                          "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\nm\nn\no\np\n"
+                          "q\nr\ns\nt\nu\nv\nw\n"
+                          "valid-after 2019-04-15 14:00:00\n", &e),
+                     EXST_ERR_SEMANTIC);
+    assert_string_equal(e.keyword, "valid-after");
+
+    /* malformed times */
+    static const char *const bad[] = {
+        "2019-04-15 24:00:00", "2019-13-15 14:00:00", "2019-02-29 14:00:00",
+        "2019-04-31 14:00:00", "2019-4-15 14:00:00",  "2019-04-15",
+        "2019-04-15 14:00:00 extra", "1969-12-31 23:59:59",
+        "2019-04-15T14:00:00",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char doc[256];
+        snprintf(doc, sizeof doc,
+                 "network-status-version 3\nvote-status consensus\n"
+                 "valid-after %s\n", bad[i]);
+        assert_int_equal(peek(&t, &f, doc, &e), EXST_ERR_SYNTAX);
+        assert_int_equal(e.line, 3);
+        assert_string_equal(e.keyword, "valid-after");
+    }
+
+    /* CR line endings */
+    assert_int_equal(peek(&t, &f,
+                          "network-status-version 3\r\n"
+                          "vote-status consensus\r\n", &e),
+                     EXST_ERR_SYNTAX);
+    assert_int_equal(e.line, 1);
+    assert_non_null(strstr(e.message, "CR"));
+
+    /* outputs untouched on failure */
+    t = 42;
+    f = EXST_FLAVOR_MICRODESC;
+    assert_int_equal(peek(&t, &f, "junk\n", NULL), EXST_ERR_SEMANTIC);
+    assert_int_equal(t, 42);
+    assert_int_equal(f, EXST_FLAVOR_MICRODESC);
+}
+
+/* ------------------------------------------------------------------ */
+/* Real documents                                                     */
+/* ------------------------------------------------------------------ */
+
+/* "consensus-microdesc-YYYY-MM-DD-HH-MM-SS.zst" to Unix seconds. */
+static int64_t time_from_name(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    b = b != NULL ? b + 1 : path;
+    const char *p = b + strlen("consensus-microdesc-");
+    int v[6];
+    for (int i = 0; i < 6; i++) {
+        const int w = i == 0 ? 4 : 2;
+        v[i] = 0;
+        for (int k = 0; k < w; k++)
+            v[i] = v[i] * 10 + (p[k] - '0');
+        p += w + 1;
+    }
+    return exstp_timegm(v[0], v[1], v[2], v[3], v[4], v[5]);
+}
+
+static void test_series(void **state)
+{
+    (void)state;
+    TU_REQUIRE_SHARED();
+    char *dir = tu_path(tu_shared_dir(), "series-2016-2017");
+    char **files = tu_list_dir(dir);
+    assert_non_null(files);
+    size_t n = 0;
+    while (files[n] != NULL)
+        n++;
+    assert_int_equal(n, 32);
+
+    char *text[32];
+    size_t len[32];
+    bytes t = {0};
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(tu_read_doc(files[i], &text[i], &len[i]), 0);
+        const char *b = strrchr(files[i], '/') + 1;
+        char name[128];
+        snprintf(name, sizeof name, "series/%.*s", (int)(strlen(b) - 4), b);
+        tar_file(&t, name, text[i], len[i]);
+    }
+    tar_end(&t);
+    tar_record_pad(&t);
+
+    /* plain tar on disk, then zstd tar through a pipe */
+    bytes z = {0};
+    zcompress(&z, t.p, t.len, 3, 0);
+    for (int pass = 0; pass < 2; pass++) {
+        docs d;
+        if (pass == 0)
+            read_buf(&d, t.p, t.len, "series.tar", 0);
+        else
+            read_pipe(&d, z.p, z.len, "<stdin>", 0);
+        assert_int_equal(d.rc, EXST_OK);
+        assert_int_equal(d.n, 32);
+        for (size_t i = 0; i < n; i++) {
+            const char *b = strrchr(files[i], '/') + 1;
+            char name[128];
+            snprintf(name, sizeof name, "series/%.*s", (int)(strlen(b) - 4),
+                     b);
+            expect_doc(&d, i, name, text[i], len[i]);
+            int64_t va;
+            exst_flavor fl;
+            exst_error e;
+            assert_int_equal(exst_peek_header(&va, &fl, d.data[i], d.len[i],
+                                              d.name[i], &e),
+                             EXST_OK);
+            assert_int_equal(fl, EXST_FLAVOR_MICRODESC);
+            assert_int_equal(va, time_from_name(files[i]));
+        }
+        docs_free(&d);
+    }
+
+    /* each .zst file read directly is one document */
+    const int fd = open(files[0], O_RDONLY);
+    assert_true(fd >= 0);
+    docs d;
+    read_all(&d, fd, files[0], 0);
+    close(fd);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.n, 1);
+    expect_doc(&d, 0, files[0], text[0], len[0]);
+    docs_free(&d);
+
+    for (size_t i = 0; i < n; i++)
+        free(text[i]);
+    b_free(&z);
+    b_free(&t);
+    tu_free_list(files);
+    free(dir);
+}
+
+static void test_live_peek(void **state)
+{
+    (void)state;
+    TU_REQUIRE_SHARED();
+    char *dir = tu_path(tu_shared_dir(), "live");
+    char **files = tu_list_dir(dir);
+    assert_non_null(files);
+    for (char **f = files; *f != NULL; f++) {
+        const char *b = strrchr(*f, '/') + 1;
+        const int fd = open(*f, O_RDONLY);
+        assert_true(fd >= 0);
+        docs d;
+        read_all(&d, fd, *f, 0);
+        close(fd);
+        assert_int_equal(d.rc, EXST_OK);
+        assert_int_equal(d.n, 1);
+        int64_t va;
+        exst_flavor fl;
+        exst_error e;
+        assert_int_equal(exst_peek_header(&va, &fl, d.data[0], d.len[0],
+                                          b, &e),
+                         EXST_OK);
+        const bool md = strncmp(b, "consensus-microdesc-", 20) == 0;
+        assert_int_equal(fl, md ? EXST_FLAVOR_MICRODESC : EXST_FLAVOR_NS);
+        const char *p = b + (md ? 20 : 13);
+        int v[6];
+        for (int i = 0; i < 6; i++) {
+            const int w = i == 0 ? 4 : 2;
+            v[i] = 0;
+            for (int k = 0; k < w; k++)
+                v[i] = v[i] * 10 + (p[k] - '0');
+            p += w + 1;
+        }
+        assert_int_equal(va, exstp_timegm(v[0], v[1], v[2], v[3], v[4],
+                                          v[5]));
+        docs_free(&d);
+    }
+    tu_free_list(files);
+    free(dir);
+
+    /* the vote sample is not a consensus */
+    char *vote = tu_path(tu_shared_dir(),
+                         "samples/vote-2016-09-20-13-00-00-maatuska-"
+                         "collector.zst");
+    char *buf;
+    size_t len;
+    assert_int_equal(tu_read_doc(vote, &buf, &len), 0);
+    int64_t va;
+    exst_flavor fl;
+    exst_error e;
+    assert_int_equal(exst_peek_header(&va, &fl, buf, len, "vote", &e),
+                     EXST_ERR_SEMANTIC);
+    free(buf);
+    free(vote);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tar_basic),
+        cmocka_unit_test(test_tar_pax_and_gnu),
+        cmocka_unit_test(test_tar_concatenated),
+        cmocka_unit_test(test_tar_zstd),
+        cmocka_unit_test(test_tar_zstd_members),
+        cmocka_unit_test(test_single),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_bad_checksum),
+        cmocka_unit_test(test_bomb),
+        cmocka_unit_test(test_corrupt_zstd),
+        cmocka_unit_test(test_io_error),
+        cmocka_unit_test(test_nomem),
+        cmocka_unit_test(test_peek),
+        cmocka_unit_test(test_series),
+        cmocka_unit_test(test_live_peek),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
