@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# gen.sh - CLI test of exitstage-gen, the synthetic network generator:
+# determinism (same seed, same bytes; other seed, other bytes), the
+# CollecTor file layout and count with missing hours, every file's first
+# lines, the library's own parse and weights self-check (--check), zstd
+# output, usage errors, and that Debian's stem accepts the documents with
+# validation on (skipped when stem is not installed).
+#
+# Environment (set by ctest): EXST_GEN = path to exitstage-gen.
+# Exit status: 0 pass, 1 fail, 77 skip.
+
+set -u
+
+GEN=${EXST_GEN:-}
+if [ -z "$GEN" ] || [ ! -x "$GEN" ]; then
+    echo "SKIP: EXST_GEN not set or not executable ('$GEN')"
+    exit 77
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/exst-gen.XXXXXX") || exit 1
+trap 'rm -rf "$TMP"' EXIT
+
+fails=0
+fail() {
+    echo "FAIL: $*"
+    fails=$((fails + 1))
+}
+ok() {
+    echo "ok: $*"
+}
+
+DAYS=2
+RELAYS=150
+MISSING=2
+common=(--days "$DAYS" --relays "$RELAYS" --start '2026-03-01 00:00:00'
+        --missing-hours "$MISSING")
+
+# --- determinism ---------------------------------------------------------
+"$GEN" --out-dir "$TMP/a" "${common[@]}" --seed 7 --check ||
+    fail "generation with --check failed (status $?)"
+"$GEN" --out-dir "$TMP/b" "${common[@]}" --seed 7 ||
+    fail "second generation failed"
+"$GEN" --out-dir "$TMP/c" "${common[@]}" --seed 8 ||
+    fail "generation with another seed failed"
+if diff -r "$TMP/a" "$TMP/b" >/dev/null; then
+    ok "same seed gives byte-identical files"
+else
+    fail "same seed gave different files"
+fi
+if diff -r -q "$TMP/a" "$TMP/c" >/dev/null; then
+    fail "a different seed gave identical files"
+else
+    ok "a different seed gives different files"
+fi
+
+# --- layout and count ----------------------------------------------------
+expected=$((24 * DAYS * 2 - 2 * MISSING))
+count=$(find "$TMP/a" -type f | wc -l)
+if [ "$count" -eq "$expected" ]; then
+    ok "$count files ($DAYS days, 2 flavours, $MISSING missing hours)"
+else
+    fail "expected $expected files, found $count"
+fi
+bad_names=$(find "$TMP/a" -type f -printf '%f\n' |
+    grep -Ev '^2026-03-0[12]-[0-2][0-9]-00-00-consensus(-microdesc)?$')
+[ -z "$bad_names" ] || fail "unexpected file names: $bad_names"
+# Missing hours are missing in both flavours; first and last hour exist.
+for f in "$TMP"/a/*-consensus; do
+    [ -f "$f-microdesc" ] || fail "no microdesc flavour for $(basename "$f")"
+done
+for h in 2026-03-01-00 2026-03-02-23; do
+    [ -f "$TMP/a/$h-00-00-consensus" ] || fail "hour $h is missing"
+done
+
+# --- first lines ---------------------------------------------------------
+firstbad=0
+for f in "$TMP"/a/*; do
+    case $f in
+    *-consensus-microdesc)
+        want1='@type network-status-microdesc-consensus-3 1.0'
+        want2='network-status-version 3 microdesc' ;;
+    *)
+        want1='@type network-status-consensus-3 1.0'
+        want2='network-status-version 3' ;;
+    esac
+    { IFS= read -r l1 && IFS= read -r l2; } <"$f"
+    if [ "$l1" != "$want1" ] || [ "$l2" != "$want2" ]; then
+        fail "$(basename "$f"): first lines '$l1' / '$l2'"
+        firstbad=1
+    fi
+done
+[ $firstbad -eq 0 ] && ok "every file starts with its @type annotation"
+va=$(sed -n 's/^valid-after //p' "$TMP/a/2026-03-01-05-00-00-consensus")
+[ "$va" = "2026-03-01 05:00:00" ] || fail "valid-after '$va' does not match"
+
+# Both flavours of an hour carry the same bandwidth-weights line.
+f="$TMP/a/2026-03-01-05-00-00-consensus"
+if [ "$(grep '^bandwidth-weights ' "$f")" = \
+     "$(grep '^bandwidth-weights ' "$f-microdesc")" ] &&
+   grep -q '^bandwidth-weights Wbd=' "$f"; then
+    ok "both flavours carry the same bandwidth-weights line"
+else
+    fail "bandwidth-weights lines differ between the flavours"
+fi
+
+# --- options -------------------------------------------------------------
+"$GEN" --out-dir "$TMP/ns" --days 1 --relays 50 --flavor ns \
+    --missing-hours 0 || fail "--flavor ns failed"
+n=$(find "$TMP/ns" -type f -name '*-consensus' | wc -l)
+m=$(find "$TMP/ns" -type f | wc -l)
+[ "$n" -eq 24 ] && [ "$m" -eq 24 ] && ok "--flavor ns writes 24 ns files" ||
+    fail "--flavor ns wrote $m files ($n ns)"
+"$GEN" --out-dir "$TMP/def" --days 1 --relays 50 ||
+    fail "default missing hours run failed"
+n=$(find "$TMP/def" -type f | wc -l)
+[ "$n" -eq 48 ] || fail "1 day by default: expected 48 files, found $n"
+
+if command -v zstd >/dev/null 2>&1; then
+    "$GEN" --out-dir "$TMP/z" "${common[@]}" --seed 7 --zstd ||
+        fail "--zstd failed"
+    zf="$TMP/z/2026-03-01-07-00-00-consensus-microdesc.zst"
+    if [ -f "$zf" ] && zstd -qdc "$zf" |
+        cmp -s - "$TMP/a/2026-03-01-07-00-00-consensus-microdesc"; then
+        ok "--zstd output decompresses to the plain file"
+    else
+        fail "--zstd output differs from the plain file"
+    fi
+fi
+
+"$GEN" --help >/dev/null || fail "--help did not exit 0"
+"$GEN" --help | grep -q -- '--missing-hours' || fail "--help lacks options"
+for args in "" "--out-dir $TMP/u --days 0" "--out-dir $TMP/u --days x" \
+            "--out-dir $TMP/u --start 2026-13-01" \
+            "--out-dir $TMP/u --start '2026-01-01 10:30:00'" \
+            "--out-dir $TMP/u --flavor vote" "--out-dir $TMP/u --bogus" \
+            "--out-dir $TMP/u --param bad" \
+            "--out-dir $TMP/u --days 1 --missing-hours 23"; do
+    eval "\"\$GEN\" $args" >/dev/null 2>&1
+    st=$?
+    [ $st -eq 2 ] || fail "'$args': expected status 2, got $st"
+done
+ok "usage errors exit with status 2"
+
+# A --param lands in the sorted params line.
+"$GEN" --out-dir "$TMP/p" --days 1 --relays 50 --flavor microdesc \
+    --param exit_staging_secs=172800 --check || fail "--param run failed"
+grep -q '^params .* cfx_low_exit_threshold=5000 exit_staging_secs=172800 ' \
+    "$TMP/p/2026-01-01-00-00-00-consensus-microdesc" ||
+    fail "--param not in the params line"
+
+# --- stem ----------------------------------------------------------------
+if /usr/bin/python3 -c 'import stem' >/dev/null 2>&1; then
+    if /usr/bin/python3 - "$TMP"/a/2026-03-01-0[05]-00-00-consensus* \
+        "$TMP"/a/2026-03-02-23-00-00-consensus* <<'EOF'
+import sys
+import stem.descriptor
+
+for path in sys.argv[1:]:
+    md = path.endswith('-microdesc')
+    kind = ('network-status-microdesc-consensus-3 1.0' if md
+            else 'network-status-consensus-3 1.0')
+    docs = list(stem.descriptor.parse_file(path, kind, validate=True,
+                                           document_handler='DOCUMENT'))
+    assert len(docs) == 1, path
+    doc = docs[0]
+    assert len(doc.routers) > 100, (path, len(doc.routers))
+    assert len(doc.signatures) == 9, path
+    assert len(doc.bandwidth_weights) == 19, path
+    exits = sum(1 for r in doc.routers.values() if 'Exit' in r.flags)
+    assert exits > 0, path
+    print('stem ok:', path.rsplit('/', 1)[-1], len(doc.routers), 'relays,',
+          exits, 'exits')
+EOF
+    then
+        ok "stem parses the documents with validate=True"
+    else
+        fail "stem rejected a document"
+    fi
+else
+    echo "note: /usr/bin/python3 has no stem; stem part skipped"
+fi
+
+if [ $fails -ne 0 ]; then
+    echo "$fails failure(s)"
+    exit 1
+fi
+echo "all passed"
+exit 0
