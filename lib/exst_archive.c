@@ -8,10 +8,14 @@
  * (pipes work), reads in 1 MiB chunks, decompresses straight into a
  * reusable member buffer and keeps only one member in memory.  Also here:
  * exst_peek_header, which reads just enough of a document to sort inputs
- * by valid-after before a replay.
+ * by valid-after before a replay, and exst_collect_paths, which expands
+ * directories named on the command line into their files.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <zstd.h>
@@ -132,6 +136,7 @@ static int read_fd(exst_archive *a, void *dst, size_t n, size_t *got,
                    exst_error *err)
 {
     ssize_t r;
+    *got = 0;
     do {
         r = read(a->fd, dst, n);
     } while (r < 0 && errno == EINTR);
@@ -1027,4 +1032,181 @@ int exst_peek_header(int64_t *valid_after, exst_flavor *flavor,
                            "valid-after",
                            "not a consensus: no \"valid-after\" line in the "
                            "first %d lines", PEEK_MAX_LINES);
+}
+
+/* ------------------------------------------------------------------ */
+/* Directory walk                                                     */
+/* ------------------------------------------------------------------ */
+
+#define WALK_MAX_DEPTH 64
+
+typedef struct path_list {
+    char **v;
+    size_t n, cap;
+} path_list;
+
+/* Append s (owned) to l; frees s on failure. */
+static bool list_add(path_list *l, char *s)
+{
+    if (l->n == l->cap) {
+        const size_t cap = l->cap != 0 ? l->cap * 2 : 16;
+        char **v = exstp_realloc(l->v, cap * sizeof *v);
+        if (v == NULL) {
+            exstp_free(s);
+            return false;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = s;
+    return true;
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+    size_t dl = strlen(dir);
+    const size_t nl = strlen(name);
+    while (dl > 1 && dir[dl - 1] == '/')
+        dl--;
+    char *p = exstp_malloc(dl + 1 + nl + 1);
+    if (p == NULL)
+        return NULL;
+    memcpy(p, dir, dl);
+    size_t o = dl;
+    if (dl == 0 || dir[dl - 1] != '/')
+        p[o++] = '/';
+    memcpy(p + o, name, nl + 1);
+    return p;
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static int io_fail(exst_error *err, const char *path, int e)
+{
+    char q[4 * NAME_Q + 8];
+    quote_name(q, sizeof q, path);
+    return exstp_error_simple(err, EXST_ERR_IO, path,
+                              "cannot open '%s': %s", q, strerror(e));
+}
+
+/* The directories on the current path, to skip symbolic-link loops. */
+typedef struct dir_id {
+    dev_t dev;
+    ino_t ino;
+} dir_id;
+
+static int walk(path_list *out, const char *dir, dir_id *stack, size_t depth,
+                exst_error *err)
+{
+    if (depth >= WALK_MAX_DEPTH) {
+        char q[4 * NAME_Q + 8];
+        quote_name(q, sizeof q, dir);
+        return exstp_error_simple(err, EXST_ERR_IO, dir,
+                                  "directories nest deeper than %d levels "
+                                  "at '%s'", WALK_MAX_DEPTH, q);
+    }
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return io_fail(err, dir, errno);
+    path_list names = {0};
+    int rc = EXST_OK;
+    for (;;) {
+        errno = 0;
+        const struct dirent *de = readdir(d);
+        if (de == NULL) {
+            if (errno != 0)
+                rc = io_fail(err, dir, errno);
+            break;
+        }
+        if (de->d_name[0] == '.')
+            continue;
+        char *full = join_path(dir, de->d_name);
+        if (full == NULL || !list_add(&names, full)) {
+            rc = exstp_error_simple(err, EXST_ERR_NOMEM, dir,
+                                    "out of memory");
+            break;
+        }
+    }
+    closedir(d);
+    if (names.n > 1)
+        qsort(names.v, names.n, sizeof *names.v, cmp_str);
+    size_t i = 0;
+    for (; rc == EXST_OK && i < names.n; i++) {
+        char *full = names.v[i];
+        names.v[i] = NULL;
+        struct stat st;
+        if (stat(full, &st) != 0) {
+            rc = io_fail(err, full, errno);
+            exstp_free(full);
+        } else if (S_ISDIR(st.st_mode)) {
+            bool loop = false;
+            for (size_t k = 0; k < depth; k++)
+                loop |= stack[k].dev == st.st_dev && stack[k].ino == st.st_ino;
+            if (!loop) {
+                stack[depth].dev = st.st_dev;
+                stack[depth].ino = st.st_ino;
+                rc = walk(out, full, stack, depth + 1, err);
+            }
+            exstp_free(full);
+        } else if (S_ISREG(st.st_mode)) {
+            if (!list_add(out, full))
+                rc = exstp_error_simple(err, EXST_ERR_NOMEM, dir,
+                                        "out of memory");
+        } else {
+            exstp_free(full); /* FIFOs, sockets, devices inside a tree */
+        }
+    }
+    for (; i < names.n; i++)
+        exstp_free(names.v[i]);
+    exstp_free(names.v);
+    return rc;
+}
+
+int exst_collect_paths(char ***paths, size_t *n, const char *const *inputs,
+                       size_t n_inputs, exst_error *err)
+{
+    if (paths == NULL || n == NULL || (inputs == NULL && n_inputs > 0))
+        return exstp_error_simple(err, EXST_ERR_USAGE, NULL,
+                                  "exst_collect_paths: NULL argument");
+    *paths = NULL;
+    *n = 0;
+    path_list out = {0};
+    dir_id stack[WALK_MAX_DEPTH];
+    int rc = EXST_OK;
+    for (size_t i = 0; i < n_inputs && rc == EXST_OK; i++) {
+        const char *in = inputs[i];
+        struct stat st;
+        if (strcmp(in, "-") != 0 && stat(in, &st) != 0) {
+            rc = io_fail(err, in, errno);
+        } else if (strcmp(in, "-") != 0 && S_ISDIR(st.st_mode)) {
+            stack[0].dev = st.st_dev;
+            stack[0].ino = st.st_ino;
+            rc = walk(&out, in, stack, 1, err);
+        } else {
+            /* "-", files, and pipes such as /dev/fd/63 from <(...) */
+            char *p = exstp_strndup(in, strlen(in));
+            if (p == NULL || !list_add(&out, p))
+                rc = exstp_error_simple(err, EXST_ERR_NOMEM, in,
+                                        "out of memory");
+        }
+    }
+    if (rc != EXST_OK) {
+        exst_paths_free(out.v, out.n);
+        return rc;
+    }
+    *paths = out.v;
+    *n = out.n;
+    return EXST_OK;
+}
+
+void exst_paths_free(char **paths, size_t n)
+{
+    if (paths == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        exstp_free(paths[i]);
+    exstp_free(paths);
 }

@@ -672,6 +672,26 @@ EXST_API EXST_NODISCARD int exst_peek_header(int64_t *valid_after,
                                              const char *source,
                                              exst_error *err);
 
+/**
+ * Expand replay inputs into a list of files: "-" and files are kept as
+ * given; a directory is replaced by every regular file below it
+ * (recursively, following symbolic links but not loops, names starting
+ * with "." left out, each directory's entries in byte order; FIFOs and
+ * devices inside a directory are left out).  Inputs keep their order;
+ * sorting by valid-after is the caller's (exst_peek_header).  *paths
+ * (n entries) is owned by the caller and freed with exst_paths_free; on
+ * failure it stays NULL and *n 0.
+ * @return EXST_OK, EXST_ERR_IO (an input is missing or unreadable, or
+ * directories nest deeper than 64 levels) or EXST_ERR_NOMEM.
+ */
+EXST_API EXST_NODISCARD int exst_collect_paths(char ***paths, size_t *n,
+                                               const char *const *inputs,
+                                               size_t n_inputs,
+                                               exst_error *err);
+
+/** Free a list from exst_collect_paths.  NULL is allowed. */
+EXST_API void exst_paths_free(char **paths, size_t n);
+
 /* --- end Archives --- */
 
 #ifdef __cplusplus

@@ -1141,6 +1141,122 @@ static void test_live_peek(void **state)
     free(vote);
 }
 
+/* ------------------------------------------------------------------ */
+/* Directory walk                                                     */
+/* ------------------------------------------------------------------ */
+
+static void touch(const char *dir, const char *rel)
+{
+    char *p = tu_path(dir, rel);
+    FILE *fp = fopen(p, "w");
+    assert_non_null(fp);
+    fputs("x\n", fp);
+    fclose(fp);
+    free(p);
+}
+
+static void mkdir_in(const char *dir, const char *rel)
+{
+    char *p = tu_path(dir, rel);
+    assert_int_equal(mkdir(p, 0755), 0);
+    free(p);
+}
+
+static void test_collect_paths(void **state)
+{
+    (void)state;
+    char *root = tu_path(tmpdir, "walk");
+    assert_int_equal(mkdir(root, 0755), 0);
+    mkdir_in(root, "d");
+    mkdir_in(root, "d/sub");
+    mkdir_in(root, "d/empty");
+    touch(root, "d/b");
+    touch(root, "d/a");
+    touch(root, "d/.hidden");
+    touch(root, "d/sub/c");
+    touch(root, "single");
+    char *fifo = tu_path(root, "d/fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    char *loop = tu_path(root, "d/sub/loop");
+    char *ddir = tu_path(root, "d");
+    assert_int_equal(symlink(ddir, loop), 0);
+    char *single = tu_path(root, "single");
+    char *dslash = tu_path(root, "d/");
+
+    const char *inputs[] = {single, dslash, "-"};
+    char **paths = NULL;
+    size_t n = 99;
+    exst_error e;
+    assert_int_equal(exst_collect_paths(&paths, &n, inputs, 3, &e), EXST_OK);
+    assert_int_equal(n, 5);
+    const char *want[] = {"single", "d/a", "d/b", "d/sub/c", NULL};
+    for (size_t i = 0; i < 4; i++) {
+        char *w = tu_path(root, want[i]);
+        assert_string_equal(paths[i], w);
+        free(w);
+    }
+    assert_string_equal(paths[4], "-");
+    exst_paths_free(paths, n);
+
+    /* a missing input */
+    char *missing = tu_path(root, "nope");
+    const char *bad[] = {single, missing};
+    paths = (char **)1;
+    assert_int_equal(exst_collect_paths(&paths, &n, bad, 2, &e),
+                     EXST_ERR_IO);
+    assert_null(paths);
+    assert_int_equal(n, 0);
+    assert_non_null(strstr(e.message, "cannot open '"));
+    assert_non_null(strstr(e.message, "nope': No such file"));
+
+    /* nothing in, nothing out */
+    assert_int_equal(exst_collect_paths(&paths, &n, NULL, 0, &e), EXST_OK);
+    assert_int_equal(n, 0);
+    exst_paths_free(paths, n);
+    exst_paths_free(NULL, 0);
+
+    /* out of memory anywhere fails cleanly */
+    bool passed = false;
+    for (long k = 0; k < 200 && !passed; k++) {
+        exstp_alloc_fail_after(k);
+        const int rc = exst_collect_paths(&paths, &n, inputs, 3, &e);
+        exstp_alloc_fail_after(-1);
+        if (rc == EXST_OK) {
+            assert_int_equal(n, 5);
+            exst_paths_free(paths, n);
+            passed = true;
+        } else {
+            assert_int_equal(rc, EXST_ERR_NOMEM);
+            assert_null(paths);
+        }
+    }
+    assert_true(passed);
+
+    unlink(loop);
+    unlink(fifo);
+    static const char *const files[] = {"d/b", "d/a", "d/.hidden",
+                                        "d/sub/c", "single"};
+    for (size_t i = 0; i < 5; i++) {
+        char *p = tu_path(root, files[i]);
+        unlink(p);
+        free(p);
+    }
+    static const char *const dirs[] = {"d/sub", "d/empty", "d"};
+    for (size_t i = 0; i < 3; i++) {
+        char *p = tu_path(root, dirs[i]);
+        assert_int_equal(rmdir(p), 0);
+        free(p);
+    }
+    assert_int_equal(rmdir(root), 0);
+    free(missing);
+    free(dslash);
+    free(single);
+    free(ddir);
+    free(loop);
+    free(fifo);
+    free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1159,6 +1275,7 @@ int main(void)
         cmocka_unit_test(test_peek),
         cmocka_unit_test(test_series),
         cmocka_unit_test(test_live_peek),
+        cmocka_unit_test(test_collect_paths),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
