@@ -1,0 +1,729 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * cmd_replay.c - `exitstage replay --db FILE [options] PATH...`: replay
+ * archived consensuses in valid-after order (SPEC 2.2, 4.3, 4.4, 5).
+ *
+ * Inputs (files, directories, tar and zstd tar archives, "-") are peeked
+ * and sorted by the valid-after of their first document; members inside
+ * an archive or stream must already be in order, and one that is not is
+ * an error naming it.  The history stays in memory and is committed at
+ * checkpoints and at the end, each commit the state after a whole
+ * consensus, so an error or SIGINT keeps everything up to the last good
+ * document and a second run resumes where the first stopped.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_cmds.h"
+#include "cli_exit.h"
+#include "cli_policy.h"
+#include "cli_util.h"
+#include "exitstage.h"
+
+enum {
+    OPT_DB = OPT_LOCAL,
+    OPT_TIMELINE,
+    OPT_OUT_DIR,
+    OPT_REPORTS_DIR,
+    OPT_QUIET,
+    OPT_KEEP_GOING,
+    OPT_DIGESTS,
+    OPT_CHECKPOINT
+};
+
+#define DEFAULT_CHECKPOINT 168 /* a week of hourly consensuses */
+#define MAX_LISTED_SKIPS 20
+
+static void replay_help(void)
+{
+    fputs("usage: exitstage replay --db FILE [options] PATH...\n"
+          "\n"
+          "Replays consensus files, directories, tar and zstd tar archives\n"
+          "('-': a tar or one consensus on stdin) in valid-after order,\n"
+          "keeping the history in memory and committing it at checkpoints\n"
+          "and at the end.  Creates the history if it does not exist.\n"
+          "\n"
+          "  --db FILE              the history\n"
+          "  --timeline FILE|-      NDJSON record per consensus\n"
+          "  --digests              sha256 of each input in the timeline\n"
+          "  --out-dir DIR          annotated consensuses, named as inputs\n"
+          "  --reports-dir DIR      one JSON report per consensus\n"
+          "  --checkpoint N         commit every N consensuses (default "
+          "168)\n"
+          "  --keep-going           skip bad documents, list them at the end\n"
+          "  --quiet                no progress bar\n"
+          "\n" CLI_POLICY_HELP, stdout);
+}
+
+/* An input after expansion, with the sort key of its first document. */
+typedef struct source {
+    char *path;
+    int64_t first;      /* valid-after of the first document */
+    int flavor;         /* its flavour (ns sorts first) */
+    size_t order;       /* position on the command line */
+    uint64_t size;
+} source;
+
+static int cmp_source(const void *a, const void *b)
+{
+    const source *x = a, *y = b;
+    if (x->first != y->first)
+        return x->first < y->first ? -1 : 1;
+    if (x->flavor != y->flavor)
+        return x->flavor < y->flavor ? -1 : 1;
+    return x->order < y->order ? -1 : (x->order > y->order);
+}
+
+/* A set of 20-byte identities (open addressing) for "relays ever staged". */
+typedef struct idset {
+    uint8_t (*v)[20];
+    uint8_t *used;
+    size_t n, cap;
+} idset;
+
+static int idset_add(idset *s, const uint8_t id[20])
+{
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1024;
+        idset t = {calloc(cap, 20), calloc(cap, 1), 0, cap};
+        if (t.v == NULL || t.used == NULL) {
+            free(t.v);
+            free(t.used);
+            return -1;
+        }
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->used[i])
+                idset_add(&t, s->v[i]);
+        free(s->v);
+        free(s->used);
+        *s = t;
+    }
+    uint64_t hv;
+    memcpy(&hv, id, sizeof hv);
+    size_t i = (size_t)(hv % s->cap);
+    while (s->used[i]) {
+        if (memcmp(s->v[i], id, 20) == 0)
+            return 0;
+        i = (i + 1) % s->cap;
+    }
+    memcpy(s->v[i], id, 20);
+    s->used[i] = 1;
+    s->n++;
+    return 0;
+}
+
+typedef struct stats {
+    uint64_t processed, by_flavor[2];
+    uint64_t resumed_skips, duplicates, bad;
+    char *bad_names[MAX_LISTED_SKIPS];
+    int64_t first, last;        /* processed valid-afters */
+    int64_t prev_distinct;
+    uint64_t gaps, missing_hours;
+    double frac_sum, frac_peak;
+    int64_t frac_peak_at;
+    int64_t warm_from, warm_to;
+    idset staged;
+} stats;
+
+typedef struct replay {
+    cli_policy pol;
+    const char *db;
+    const char *timeline_path, *out_dir, *reports_dir;
+    FILE *timeline;
+    bool keep_going, quiet, progress;
+    unsigned checkpoint;
+    exst_history *h;
+    int64_t resume_point;  /* history's newest when the replay began */
+    unsigned resume_flavors;
+    int64_t prev_t;        /* newest valid-after met in this run */
+    unsigned since_commit;
+    stats st;
+    /* progress */
+    uint64_t total_bytes, done_bytes;
+    uint64_t n_docs_done;
+    size_t n_sources, cur_source;
+    struct timespec t0;
+    double last_draw;
+} replay;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void progress(replay *r, const exst_archive *a, bool final)
+{
+    if (!r->progress)
+        return;
+    double t = now_s();
+    if (!final && t - r->last_draw < 0.2)
+        return;
+    r->last_draw = t;
+    double el = t - ((double)r->t0.tv_sec + (double)r->t0.tv_nsec / 1e9);
+    uint64_t done = r->done_bytes + (a ? exst_archive_bytes_in(a) : 0);
+    double mbs = el > 0 ? (double)done / 1e6 / el : 0;
+    double frac = r->total_bytes ? (double)done / (double)r->total_bytes : 0;
+    double eta = frac > 0 && frac < 1 ? el / frac - el : 0;
+    char bar[31];
+    int fill = (int)(frac * 30);
+    for (int i = 0; i < 30; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[30] = '\0';
+    fprintf(stderr, "\r[%s] %llu docs, input %zu/%zu, %.1f MB/s, ETA %02d:%02d%s",
+            bar, (unsigned long long)r->n_docs_done, r->cur_source,
+            r->n_sources, mbs, (int)(eta / 60), (int)eta % 60,
+            final ? "\n" : "");
+}
+
+static int commit(replay *r)
+{
+    exst_error err;
+    exst_error_clear(&err);
+    int s = exst_history_save(r->h, r->db, &err);
+    r->since_commit = 0;
+    return cli_report(s, &err);
+}
+
+/* Base name of a document for --out-dir/--reports-dir, without ".zst". */
+static void doc_basename(char *out, size_t outsz, const char *name)
+{
+    const char *b = strrchr(name, '/');
+    b = b ? b + 1 : name;
+    size_t n = strlen(b);
+    if (n > 4 && strcmp(b + n - 4, ".zst") == 0)
+        n -= 4;
+    if (n == 0 || (n == 7 && memcmp(b, "<stdin>", 7) == 0)) {
+        b = "stdin";
+        n = 5;
+    }
+    snprintf(out, outsz, "%.*s", (int)n, b);
+}
+
+static int write_in_dir(const char *dir, const char *base, const char *ext,
+                        const void *buf, size_t n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s%s", dir, base, ext);
+    return cli_write_file(path, buf, n);
+}
+
+static void note_bad(replay *r, const char *name, const exst_error *err)
+{
+    if (r->st.bad < MAX_LISTED_SKIPS) {
+        char buf[600];
+        if (err->line > 0)
+            snprintf(buf, sizeof buf, "%s:%lu:%lu: %s", name, err->line,
+                     err->column, err->message);
+        else
+            snprintf(buf, sizeof buf, "%s: %s", name, err->message);
+        r->st.bad_names[r->st.bad] = strdup(buf);
+    }
+    r->st.bad++;
+}
+
+/* Stage one document.  Returns EXIT_OK, or an exit status to stop. */
+static int one_doc(replay *r, const exst_archive_doc *d, bool in_stream)
+{
+    exst_error err;
+    exst_consensus *c = NULL;
+    exst_stage_result *res = NULL;
+    int rc = EXIT_OK;
+    exst_error_clear(&err);
+    int s = exst_consensus_parse(&c, d->data, d->len, d->name,
+                                 &r->pol.popts, &err);
+    if (s != EXST_OK) {
+        if (r->keep_going && s != EXST_ERR_NOMEM) {
+            cli_warn("skipping %s: %s", d->name, err.message);
+            note_bad(r, d->name, &err);
+            return EXIT_OK;
+        }
+        return cli_report(s, &err);
+    }
+    const int64_t t = exst_consensus_valid_after(c);
+    const exst_flavor fl = exst_consensus_flavor(c);
+    char ts[21], ps[21];
+    if (t < r->prev_t && in_stream) {
+        exst_time_iso(ts, t);
+        exst_time_iso(ps, r->prev_t);
+        cli_msg("%s: out of order: valid-after %s comes after a document "
+                "of %s (archive members must be in time order)",
+                d->name, ts, ps);
+        rc = EXIT_INPUT;
+        goto done;
+    }
+    if (t > r->prev_t)
+        r->prev_t = t;
+    /* Resume: what the history already holds is skipped and counted. */
+    if (t < r->resume_point ||
+        (t == r->resume_point && (r->resume_flavors & (1u << fl)))) {
+        r->st.resumed_skips++;
+        goto done;
+    }
+    int64_t newest = exst_history_newest(r->h);
+    if (t == newest && (exst_history_newest_flavors(r->h) & (1u << fl))) {
+        cli_warn("%s: a second %s consensus of %s; skipped", d->name,
+                 fl == EXST_FLAVOR_NS ? "ns" : "microdesc",
+                 exst_time_iso(ts, t));
+        r->st.duplicates++;
+        goto done;
+    }
+    if (t < newest) {
+        exst_time_iso(ts, t);
+        exst_time_iso(ps, newest);
+        cli_msg("%s: out of order: valid-after %s is older than the "
+                "history's newest, %s", d->name, ts, ps);
+        rc = EXIT_INPUT;
+        goto done;
+    }
+    r->pol.so.produce = (r->pol.so.produce & EXST_STAGE_DIGESTS) |
+                        (r->timeline ? EXST_STAGE_TIMELINE : 0u) |
+                        (r->out_dir ? EXST_STAGE_OUTPUT : 0u) |
+                        (r->reports_dir ? EXST_STAGE_REPORT : 0u);
+    s = exst_stage_run(&res, r->h, c, &r->pol.so, &err);
+    if (s != EXST_OK) {
+        if (err.source[0] == '\0')
+            snprintf(err.source, sizeof err.source, "%s", d->name);
+        rc = cli_report(s, &err);
+        goto done;
+    }
+    if (cli_verbosity > 0)
+        for (size_t i = 0; i < exst_stage_warning_count(res); i++)
+            cli_warn("%s: %s", d->name, exst_stage_warning(res, i));
+    const exst_stage_summary *sum = exst_stage_get_summary(res);
+    if (r->timeline) {
+        exst_span tl = exst_stage_timeline(res);
+        if (fwrite(tl.ptr, 1, tl.len, r->timeline) != tl.len) {
+            cli_msg("cannot write timeline '%s': %s", r->timeline_path,
+                    strerror(errno));
+            rc = EXIT_FAIL;
+            goto done;
+        }
+    }
+    if (r->out_dir || r->reports_dir) {
+        char base[512];
+        doc_basename(base, sizeof base, d->name);
+        if (r->out_dir) {
+            exst_span o = exst_stage_output(res);
+            void *z = NULL;
+            size_t zn = 0;
+            if (r->pol.zstd) {
+                if (exst_zstd_compress(&z, &zn, o.ptr, o.len, 3, &err) !=
+                    EXST_OK) {
+                    rc = cli_report(EXST_ERR_NOMEM, &err);
+                    goto done;
+                }
+            }
+            rc = write_in_dir(r->out_dir, base, r->pol.zstd ? ".zst" : "",
+                              z ? z : o.ptr, z ? zn : o.len);
+            exst_free(z);
+            if (rc != EXIT_OK)
+                goto done;
+        }
+        if (r->reports_dir) {
+            exst_span rep = exst_stage_report(res);
+            if ((rc = write_in_dir(r->reports_dir, base, ".json", rep.ptr,
+                                   rep.len)) != EXIT_OK)
+                goto done;
+        }
+    }
+    /* Summary statistics. */
+    stats *st = &r->st;
+    if (st->processed == 0)
+        st->first = t;
+    if (st->processed > 0 && t > st->prev_distinct + 3600) {
+        st->gaps++;
+        st->missing_hours += (uint64_t)((t - st->prev_distinct) / 3600 - 1);
+    }
+    if (st->processed == 0 || t > st->prev_distinct)
+        st->prev_distinct = t;
+    st->last = t;
+    st->processed++;
+    st->by_flavor[fl]++;
+    st->frac_sum += sum->stripped_fraction;
+    if (sum->stripped_fraction > st->frac_peak || st->processed == 1) {
+        st->frac_peak = sum->stripped_fraction;
+        st->frac_peak_at = t;
+    }
+    if (sum->warming_up) {
+        if (st->warm_from == EXST_TIME_NONE)
+            st->warm_from = t;
+        st->warm_to = t;
+    }
+    for (size_t i = 0; i < exst_stage_in_staging_count(res); i++)
+        if (idset_add(&st->staged, exst_stage_in_staging_id(res, i)) != 0) {
+            cli_msg("out of memory");
+            rc = EXIT_FAIL;
+            goto done;
+        }
+    r->n_docs_done++;
+    if (++r->since_commit >= r->checkpoint)
+        rc = commit(r);
+done:
+    exst_stage_result_free(res);
+    exst_consensus_free(c);
+    return rc;
+}
+
+static int open_input(const char *path, int *fd)
+{
+    if (strcmp(path, "-") == 0) {
+        *fd = STDIN_FILENO;
+        return EXIT_OK;
+    }
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0) {
+        cli_msg("cannot open '%s': %s", path, strerror(errno));
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+/* Peek at the first document of a file to sort it. */
+static int peek_source(source *s, replay *r)
+{
+    int fd;
+    exst_archive *a = NULL;
+    exst_archive_doc d;
+    exst_error err;
+    exst_error_clear(&err);
+    int rc = open_input(s->path, &fd);
+    if (rc != EXIT_OK)
+        return rc;
+    struct stat sb;
+    if (fstat(fd, &sb) == 0)
+        s->size = (uint64_t)sb.st_size;
+    int st = exst_archive_open(&a, fd, s->path, NULL, &err);
+    if (st == EXST_OK)
+        st = exst_archive_next(a, &d, &err);
+    if (st == EXST_OK && d.data == NULL) {
+        s->first = INT64_MAX; /* empty archive: harmless, sorts last */
+        s->flavor = 2;
+    } else if (st == EXST_OK) {
+        exst_flavor fl;
+        st = exst_peek_header(&s->first, &fl, d.data, d.len, d.name, &err);
+        s->flavor = (int)fl;
+    }
+    exst_archive_close(a);
+    close(fd);
+    if (st != EXST_OK) {
+        if (r->keep_going) {
+            cli_warn("skipping %s: %s", s->path, err.message);
+            note_bad(r, s->path, &err);
+            s->first = INT64_MIN; /* marked: not processed */
+            s->flavor = -1;
+            return EXIT_OK;
+        }
+        return cli_report(st, &err);
+    }
+    return EXIT_OK;
+}
+
+static int run_source(replay *r, const source *s)
+{
+    int fd, rc;
+    exst_archive *a = NULL;
+    exst_error err;
+    exst_error_clear(&err);
+    if ((rc = open_input(s->path, &fd)) != EXIT_OK)
+        return rc;
+    int st = exst_archive_open(&a, fd, cli_name(s->path), NULL, &err);
+    if (st != EXST_OK) {
+        if (fd != STDIN_FILENO)
+            close(fd);
+        if (r->keep_going && st != EXST_ERR_NOMEM) {
+            note_bad(r, s->path, &err);
+            return EXIT_OK;
+        }
+        return cli_report(st, &err);
+    }
+    const bool stream = (exst_archive_format(a) & EXST_ARCHIVE_TAR) ||
+                        strcmp(s->path, "-") == 0;
+    for (;;) {
+        exst_archive_doc d;
+        if (cli_interrupted) {
+            rc = EXIT_INTERRUPT;
+            break;
+        }
+        st = exst_archive_next(a, &d, &err);
+        if (st != EXST_OK) {
+            if (r->keep_going && st != EXST_ERR_NOMEM && st != EXST_ERR_IO) {
+                cli_warn("skipping the rest of %s: %s", s->path, err.message);
+                note_bad(r, err.source[0] ? err.source : s->path, &err);
+                rc = EXIT_OK;
+            } else {
+                rc = cli_report(st, &err);
+            }
+            break;
+        }
+        if (d.data == NULL) {
+            rc = EXIT_OK;
+            break;
+        }
+        rc = one_doc(r, &d, stream);
+        progress(r, a, false);
+        if (rc != EXIT_OK)
+            break;
+    }
+    r->done_bytes += exst_archive_bytes_in(a);
+    exst_archive_close(a);
+    if (fd != STDIN_FILENO)
+        close(fd);
+    return rc;
+}
+
+static void print_summary(const replay *r, int rc)
+{
+    const stats *st = &r->st;
+    char a[21], b[21];
+    if (cli_verbosity < 0 && rc == EXIT_OK)
+        return;
+    fprintf(stderr, "exitstage: replay summary%s\n",
+            rc == EXIT_OK ? "" : " (stopped early; history committed up to "
+                                 "the last good consensus)");
+    fprintf(stderr, "  consensuses processed:   %llu (ns %llu, microdesc "
+                    "%llu)\n",
+            (unsigned long long)st->processed,
+            (unsigned long long)st->by_flavor[0],
+            (unsigned long long)st->by_flavor[1]);
+    if (st->processed > 0)
+        fprintf(stderr, "  time span:               %s .. %s\n",
+                exst_time_iso(a, st->first), exst_time_iso(b, st->last));
+    fprintf(stderr, "  gaps in the archive:     %llu (%llu hours missing)\n",
+            (unsigned long long)st->gaps,
+            (unsigned long long)st->missing_hours);
+    fprintf(stderr, "  already in the history:  %llu skipped\n",
+            (unsigned long long)st->resumed_skips);
+    if (st->duplicates)
+        fprintf(stderr, "  duplicates skipped:      %llu\n",
+                (unsigned long long)st->duplicates);
+    fprintf(stderr, "  relays ever staged:      %zu\n", st->staged.n);
+    if (st->processed > 0)
+        fprintf(stderr, "  stripped exit bandwidth: mean %.4f, peak %.4f "
+                        "at %s\n",
+                st->frac_sum / (double)st->processed, st->frac_peak,
+                exst_time_iso(a, st->frac_peak_at));
+    if (st->warm_from != EXST_TIME_NONE)
+        fprintf(stderr, "  warming up:              %s .. %s (every relay "
+                        "looks new)\n",
+                exst_time_iso(a, st->warm_from),
+                exst_time_iso(b, st->warm_to));
+    else
+        fprintf(stderr, "  warming up:              no\n");
+    if (st->bad > 0) {
+        fprintf(stderr, "  bad documents skipped:   %llu\n",
+                (unsigned long long)st->bad);
+        for (uint64_t i = 0; i < st->bad && i < MAX_LISTED_SKIPS; i++)
+            if (st->bad_names[i])
+                fprintf(stderr, "    %s\n", st->bad_names[i]);
+    }
+}
+
+int cmd_replay(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"db", required_argument, NULL, OPT_DB},
+        {"timeline", required_argument, NULL, OPT_TIMELINE},
+        {"out-dir", required_argument, NULL, OPT_OUT_DIR},
+        {"reports-dir", required_argument, NULL, OPT_REPORTS_DIR},
+        {"quiet", no_argument, NULL, OPT_QUIET},
+        {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
+        {"digests", no_argument, NULL, OPT_DIGESTS},
+        {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
+        CLI_POLICY_LONGOPTS,
+        {NULL, 0, NULL, 0},
+    };
+    replay r;
+    int ch, rc;
+    bool digests = false;
+    memset(&r, 0, sizeof r);
+    r.checkpoint = DEFAULT_CHECKPOINT;
+    r.st.warm_from = EXST_TIME_NONE;
+    r.prev_t = INT64_MIN;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'h':
+            replay_help();
+            return EXIT_OK;
+        case OPT_DB:
+            r.db = optarg;
+            break;
+        case OPT_TIMELINE:
+            r.timeline_path = optarg;
+            break;
+        case OPT_OUT_DIR:
+            r.out_dir = optarg;
+            break;
+        case OPT_REPORTS_DIR:
+            r.reports_dir = optarg;
+            break;
+        case OPT_QUIET:
+            r.quiet = true;
+            break;
+        case OPT_KEEP_GOING:
+            r.keep_going = true;
+            break;
+        case OPT_DIGESTS:
+            digests = true;
+            break;
+        case OPT_CHECKPOINT: {
+            char *end = NULL;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || v == 0 || v > 1000000)
+                return cli_usage("--checkpoint: expected a number of "
+                                 "consensuses from 1 to 1000000");
+            r.checkpoint = (unsigned)v;
+            break;
+        }
+        case '?':
+            return cli_usage("replay: unknown option or missing value in "
+                             "'%s'", argv[optind - 1]);
+        default:
+            rc = cli_policy_option(&r.pol, ch, optarg);
+            if (rc != EXIT_OK)
+                return rc < 0 ? cli_usage("replay: unexpected option") : rc;
+        }
+    }
+    if (r.db == NULL)
+        return cli_usage("replay: --db FILE is required");
+    if (optind == argc)
+        return cli_usage("replay: expected at least one PATH ('-' for "
+                         "standard input)");
+    if ((rc = cli_policy_check(&r.pol)) != EXIT_OK)
+        return rc;
+    int n_stdin = 0;
+    for (int i = optind; i < argc; i++)
+        n_stdin += strcmp(argv[i], "-") == 0;
+    if (n_stdin > 1)
+        return cli_usage("replay: '-' may be given once");
+    if (digests && r.timeline_path == NULL)
+        return cli_usage("replay: --digests needs --timeline");
+    if (digests)
+        r.pol.so.produce |= EXST_STAGE_DIGESTS;
+    r.progress = !r.quiet && cli_verbosity >= 0 && isatty(STDERR_FILENO);
+
+    /* Expand and sort the inputs. */
+    char **paths = NULL;
+    size_t n_paths = 0;
+    exst_error err;
+    exst_error_clear(&err);
+    int s = exst_collect_paths(&paths, &n_paths,
+                               (const char *const *)(argv + optind),
+                               (size_t)(argc - optind), &err);
+    if (s != EXST_OK)
+        return cli_report(s, &err);
+    source *srcs = calloc(n_paths + 1, sizeof *srcs);
+    exst_lock *lock = NULL;
+    if (srcs == NULL) {
+        exst_paths_free(paths, n_paths);
+        cli_msg("out of memory");
+        return EXIT_FAIL;
+    }
+    size_t n_src = 0;
+    source stdin_src = {0};
+    bool has_stdin = false;
+    rc = EXIT_OK;
+    for (size_t i = 0; i < n_paths && rc == EXIT_OK; i++) {
+        if (strcmp(paths[i], "-") == 0) {
+            stdin_src.path = paths[i];
+            has_stdin = true;
+            continue;
+        }
+        srcs[n_src].path = paths[i];
+        srcs[n_src].order = i;
+        rc = peek_source(&srcs[n_src], &r);
+        r.total_bytes += srcs[n_src].size;
+        n_src++;
+    }
+    if (rc != EXIT_OK)
+        goto out;
+    qsort(srcs, n_src, sizeof *srcs, cmp_source);
+    if (has_stdin)
+        srcs[n_src++] = stdin_src; /* a stream cannot be peeked: last */
+    r.n_sources = n_src;
+
+    if (r.out_dir && mkdir(r.out_dir, 0755) != 0 && errno != EEXIST) {
+        cli_msg("cannot create '%s': %s", r.out_dir, strerror(errno));
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    if (r.reports_dir && mkdir(r.reports_dir, 0755) != 0 && errno != EEXIST) {
+        cli_msg("cannot create '%s': %s", r.reports_dir, strerror(errno));
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    s = exst_lock_acquire(&lock, r.db, r.pol.wait_s, &err);
+    if (s != EXST_OK) {
+        rc = cli_report(s, &err);
+        goto out;
+    }
+    rc = cli_open_history(&r.h, r.db, true,
+                          r.pol.so.clock_set ? r.pol.clock : EXST_CLOCK_EXIT);
+    if (rc != EXIT_OK)
+        goto out;
+    if ((rc = cli_check_clock(&r.pol, r.h, r.db)) != EXIT_OK)
+        goto out;
+    r.resume_point = exst_history_newest(r.h);
+    r.resume_flavors = exst_history_newest_flavors(r.h);
+    if (r.timeline_path) {
+        if (strcmp(r.timeline_path, "-") == 0) {
+            r.timeline = stdout;
+        } else {
+            r.timeline = fopen(r.timeline_path, "w");
+            if (r.timeline == NULL) {
+                cli_msg("cannot create '%s': %s", r.timeline_path,
+                        strerror(errno));
+                rc = EXIT_FAIL;
+                goto out;
+            }
+        }
+    }
+    cli_install_sigint();
+    clock_gettime(CLOCK_MONOTONIC, &r.t0);
+    for (size_t i = 0; i < n_src && rc == EXIT_OK; i++) {
+        if (srcs[i].flavor < 0)
+            continue; /* unreadable, listed as skipped */
+        r.cur_source = i + 1;
+        rc = run_source(&r, &srcs[i]);
+    }
+    progress(&r, NULL, true);
+    if (r.timeline) {
+        if (fflush(r.timeline) != 0 && rc == EXIT_OK) {
+            cli_msg("cannot write timeline '%s': %s", r.timeline_path,
+                    strerror(errno));
+            rc = EXIT_FAIL;
+        }
+        if (r.timeline != stdout)
+            fclose(r.timeline);
+    }
+    /* Commit the state after the last good consensus (SPEC 4.4). */
+    if (r.since_commit > 0 || (rc == EXIT_OK && access(r.db, F_OK) != 0)) {
+        int crc = commit(&r);
+        if (rc == EXIT_OK)
+            rc = crc;
+    }
+    if (rc == EXIT_INTERRUPT)
+        cli_msg("interrupted; history committed up to the last complete "
+                "consensus");
+    print_summary(&r, rc);
+out:
+    for (uint64_t i = 0; i < r.st.bad && i < MAX_LISTED_SKIPS; i++)
+        free(r.st.bad_names[i]);
+    free(r.st.staged.v);
+    free(r.st.staged.used);
+    exst_history_free(r.h);
+    exst_lock_release(lock);
+    free(srcs);
+    exst_paths_free(paths, n_paths);
+    return rc;
+}
