@@ -247,6 +247,9 @@ static inline bool kw_is(const line *ln, const char *kw, size_t n)
 
 static bool valid_keyword(const line *ln)
 {
+    if (ln->kwlen == 1) /* the entry lines r s w m a p v: one letter */
+        return (ln->kw[0] >= 'a' && ln->kw[0] <= 'z') ||
+               (ln->kw[0] >= 'A' && ln->kw[0] <= 'Z') || is_digit(ln->kw[0]);
     if (ln->kwlen == 0 || ln->kw[0] == '-')
         return false;
     for (size_t i = 0; i < ln->kwlen; i++) {
@@ -487,7 +490,11 @@ static int grow_relays(ctx *x, const line *ln)
     if (c->n_relays >= x->max_relays)
         return perr(x, EXST_ERR_LIMIT, ln, NULL,
                     "more than %zu router entries", x->max_relays);
-    size_t cap = x->relay_cap ? x->relay_cap * 2 : 1024;
+    /* First guess from the document size (a live entry is ~350 bytes), so
+     * a whole consensus needs one allocation and no copying. */
+    size_t guess = x->c->len / 300 + 16;
+    size_t cap = x->relay_cap ? x->relay_cap * 2
+                              : (guess < x->max_relays ? guess : x->max_relays);
     exstp_relay *r = exstp_realloc(c->relays, cap * sizeof *r);
     if (r == NULL)
         return perr(x, EXST_ERR_NOMEM, ln, NULL, "out of memory");
