@@ -127,6 +127,8 @@ typedef struct stats {
     int64_t prev_distinct;
     uint64_t gaps, missing_hours;
     double frac_sum, frac_peak;
+    double warm_frac_sum;       /* the same, after warming up */
+    uint64_t after_warm;
     int64_t frac_peak_at;
     int64_t warm_from, warm_to;
     idset staged;
@@ -353,6 +355,10 @@ static int one_doc(replay *r, const exst_archive_doc *d, bool in_stream)
         st->frac_peak = sum->stripped_fraction;
         st->frac_peak_at = t;
     }
+    if (!sum->warming_up) {
+        st->warm_frac_sum += sum->stripped_fraction;
+        st->after_warm++;
+    }
     if (sum->warming_up) {
         if (st->warm_from == EXST_TIME_NONE)
             st->warm_from = t;
@@ -511,6 +517,11 @@ static void print_summary(const replay *r, int rc)
                         "at %s\n",
                 st->frac_sum / (double)st->processed, st->frac_peak,
                 exst_time_iso(a, st->frac_peak_at));
+    if (st->after_warm > 0)
+        fprintf(stderr, "  after warming up:        mean %.4f over %llu "
+                        "consensuses\n",
+                st->warm_frac_sum / (double)st->after_warm,
+                (unsigned long long)st->after_warm);
     if (st->warm_from != EXST_TIME_NONE)
         fprintf(stderr, "  warming up:              %s .. %s (every relay "
                         "looks new)\n",
