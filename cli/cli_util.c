@@ -25,6 +25,9 @@ int cli_verbosity;
 volatile int cli_interrupted;
 
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
     fputs("exitstage: ", stderr);
     fputs(prefix, stderr);

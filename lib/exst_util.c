@@ -119,6 +119,11 @@ static void copy_str(char *dst, size_t dstsz, const char *src)
 static int error_vset(exst_error *err, int code, const char *source,
                       unsigned long line, unsigned long column, size_t offset,
                       const char *keyword, const char *fmt, va_list ap)
+    EXSTP_PRINTF(8, 0);
+
+static int error_vset(exst_error *err, int code, const char *source,
+                      unsigned long line, unsigned long column, size_t offset,
+                      const char *keyword, const char *fmt, va_list ap)
 {
     if (err == NULL)
         return code;
