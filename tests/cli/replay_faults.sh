@@ -1,0 +1,350 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# replay_faults.sh - `exitstage replay` under bad input and interruption
+# (SPEC 2.2, 4.4, 5):
+#   a  members out of time order (a reversed tar on stdin and as a file,
+#      two tars concatenated in the wrong order, overlapping tars): status
+#      3, the error names the member and says "out of order", the history
+#      holds what came before and passes db check;
+#   b  a corrupt member in a tar (garbage under the same name, a document
+#      cut mid-line, one cut at a line end), a truncated tar, a truncated
+#      zstd tar: status 3 naming the member or archive; the history is
+#      committed as of the last good consensus (db check passes, newest is
+#      the document just before the bad one); after fixing the member the
+#      same command resumes ("already in the history: K skipped"), exits 0
+#      and ends with the history and records of a clean replay;
+#   c  --keep-going: status 0, the summary lists the skipped member (in a
+#      tar, and a bad loose file found while sorting); without it a bad
+#      loose file is status 3 naming it;
+#   d  SIGINT: mid-run (caught by retrying with shorter delays) and while
+#      blocked on a stdin pipe: status 130, db check accepts the history,
+#      and resuming ends with the history of an uninterrupted replay;
+#   e  a history with the other clock: status 2, history unchanged;
+#   f  the same document twice: skipped as a duplicate, no extra record;
+#   g  a path that does not exist: status 1, no history created.
+#
+# Environment (set by ctest): EXITSTAGE, EXST_GEN.
+# Exit status: 0 pass, 1 fail, 77 skip.
+
+set -u
+
+EXITSTAGE=${EXITSTAGE:-}
+GEN=${EXST_GEN:-}
+for x in "$EXITSTAGE" "$GEN"; do
+    if [ -z "$x" ] || [ ! -x "$x" ]; then
+        echo "SKIP: EXITSTAGE or EXST_GEN not set or not executable"
+        exit 77
+    fi
+done
+for t in tar zstd jq; do
+    command -v $t >/dev/null 2>&1 || {
+        echo "SKIP: $t not installed"
+        exit 77
+    }
+done
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/exst-rfaults.XXXXXX") || exit 1
+bgpid=
+cleanup() {
+    [ -n "$bgpid" ] && kill "$bgpid" 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+fails=0
+fail() {
+    echo "FAIL: $*"
+    fails=$((fails + 1))
+}
+ok() {
+    echo "ok: $*"
+}
+
+# (Not for background jobs: kill must reach exitstage, not a subshell.)
+X() { "$EXITSTAGE" "$@"; }
+newest() { X db dump --db "$1" | jq -r .newest; }
+dbcheck() { X db check --db "$1" >/dev/null 2>&1; }
+# File name -> valid-after, as CollecTor names are built from it.
+va_of() {
+    sed -E 's/^([0-9]{4}-[0-9]{2}-[0-9]{2})-([0-9]{2})-00-00-consensus.*/\1T\2:00:00Z/' \
+        <<<"$1"
+}
+# mktar OUT DIR NAME...: a tar of those members, in that order.
+mktar() {
+    local out=$1 dir=$2
+    shift 2
+    (cd "$dir" && tar cf "$out" "$@")
+}
+
+"$GEN" --out-dir "$TMP/g" --days 1 --relays 200 --seed 5 \
+    --missing-hours 1 >/dev/null || {
+    echo "FAIL: generation failed"
+    exit 1
+}
+mapfile -t names < <(cd "$TMP/g" && ls | LC_ALL=C sort)
+n=${#names[@]}
+mktar "$TMP/all.tar" "$TMP/g" "${names[@]}"
+X replay --quiet --db "$TMP/ref.db" --timeline "$TMP/ref.nd" "$TMP/g" \
+    2>/dev/null || fail "clean replay failed"
+last=$(va_of "${names[n - 1]}")
+
+# --- a: out of order ----------------------------------------------------
+mapfile -t rev < <(printf '%s\n' "${names[@]}" | LC_ALL=C sort -r)
+mktar "$TMP/rev.tar" "$TMP/g" "${rev[@]}"
+# rev: md and ns of the last hour (same hour: fine), then an older one.
+culprit=${rev[2]}
+X replay --quiet --db "$TMP/a1.db" - <"$TMP/rev.tar" 2>"$TMP/a1.err"
+st=$?
+[ $st -eq 3 ] || fail "reversed tar on stdin: status $st, expected 3"
+grep -q "$culprit.*out of order" "$TMP/a1.err" ||
+    fail "reversed tar on stdin: no 'out of order' naming $culprit: $(head -n 1 "$TMP/a1.err")"
+dbcheck "$TMP/a1.db" || fail "reversed tar: db check"
+[ "$(newest "$TMP/a1.db")" = "$last" ] ||
+    fail "reversed tar: history newest $(newest "$TMP/a1.db"), expected $last"
+X replay --quiet --db "$TMP/a2.db" "$TMP/rev.tar" 2>"$TMP/a2.err"
+st=$?
+[ $st -eq 3 ] && grep -q "$culprit.*out of order" "$TMP/a2.err" ||
+    fail "reversed tar as a file: status $st, $(head -n 1 "$TMP/a2.err")"
+
+half=24 # hours 0..11 (both flavours) in the first tar
+mktar "$TMP/a.tar" "$TMP/g" "${names[@]:0:half}"
+mktar "$TMP/b.tar" "$TMP/g" "${names[@]:half}"
+cat "$TMP/b.tar" "$TMP/a.tar" |
+    X replay --quiet --db "$TMP/a3.db" - 2>"$TMP/a3.err"
+st=${PIPESTATUS[1]}
+[ $st -eq 3 ] && grep -q "${names[0]}.*out of order" "$TMP/a3.err" ||
+    fail "tars concatenated in the wrong order: status $st, $(head -n 1 "$TMP/a3.err")"
+dbcheck "$TMP/a3.db" || fail "wrong-order tars: db check"
+[ "$(newest "$TMP/a3.db")" = "$last" ] || fail "wrong-order tars: newest"
+# Overlapping archives: taken by first member, the second's first member
+# is older than what the first already gave.
+mktar "$TMP/o.tar" "$TMP/g" "${names[@]:half-6}"
+X replay --quiet --db "$TMP/a4.db" "$TMP/a.tar" "$TMP/o.tar" 2>"$TMP/a4.err"
+st=$?
+[ $st -eq 3 ] && grep -q "${names[half-6]}.*out of order" "$TMP/a4.err" ||
+    fail "overlapping tars: status $st, $(head -n 1 "$TMP/a4.err")"
+[ "$(newest "$TMP/a4.db")" = "$(va_of "${names[half-1]}")" ] ||
+    fail "overlapping tars: history should end with the first tar"
+ok "out-of-order members: status 3 naming the member, history kept"
+
+# --- b: corrupt members ---------------------------------------------------
+k=21 # an ns document, in the middle (index 21 = ns of hour 10 or 11)
+[ "${names[k]%-microdesc}" = "${names[k]}" ] || k=$((k + 1))
+bad=${names[k]}
+prev_va=$(va_of "${names[k - 1]}")
+corrupt_case() { # NAME MAKER: MAKER writes the bad member to $1
+    local name=$1 maker=$2
+    rm -rf "$TMP/c"
+    cp -r "$TMP/g" "$TMP/c"
+    $maker "$TMP/g/$bad" "$TMP/c/$bad"
+    mktar "$TMP/$name.tar" "$TMP/c" "${names[@]}"
+    X replay --quiet --db "$TMP/$name.db" --timeline "$TMP/$name.nd" \
+        "$TMP/$name.tar" 2>"$TMP/$name.err"
+    local st=$?
+    [ $st -eq 3 ] || fail "$name: status $st, expected 3"
+    grep -q "^exitstage: $bad[:]" "$TMP/$name.err" ||
+        fail "$name: the error does not name $bad: $(head -n 1 "$TMP/$name.err")"
+    grep -q 'stopped early' "$TMP/$name.err" ||
+        fail "$name: the summary does not say it stopped early"
+    dbcheck "$TMP/$name.db" || fail "$name: db check rejects the history"
+    local nw
+    nw=$(newest "$TMP/$name.db")
+    [ "$nw" = "$prev_va" ] ||
+        fail "$name: history newest $nw, expected $prev_va (just before $bad)"
+    [ "$(wc -l <"$TMP/$name.nd")" -eq "$k" ] ||
+        fail "$name: $(wc -l <"$TMP/$name.nd") records before the bad member, expected $k"
+    # Fix the member; the same command resumes.
+    mktar "$TMP/$name.tar" "$TMP/g" "${names[@]}"
+    X replay --quiet --db "$TMP/$name.db" --timeline "$TMP/$name.nd2" \
+        "$TMP/$name.tar" 2>"$TMP/$name.err2"
+    st=$?
+    [ $st -eq 0 ] || fail "$name: resumed replay status $st"
+    grep -Eq "^  already in the history: +$k skipped\$" "$TMP/$name.err2" ||
+        fail "$name: resumed replay does not report $k skipped"
+    cmp -s "$TMP/$name.db" "$TMP/ref.db" ||
+        fail "$name: resumed history differs from a clean replay"
+    cat "$TMP/$name.nd" "$TMP/$name.nd2" | cmp -s - "$TMP/ref.nd" ||
+        fail "$name: records before + after the fix differ from a clean replay"
+}
+garbage() { printf 'garbage garbage\n' >"$2"; }
+cut_bytes() { head -c $(($(wc -c <"$1") / 2)) "$1" >"$2"; }
+cut_lines() { head -n 300 "$1" >"$2"; }
+corrupt_case garbage garbage
+rm -rf "$TMP/c" && cp -r "$TMP/g" "$TMP/c" && garbage x "$TMP/c/$bad"
+mktar "$TMP/kg.tar" "$TMP/c" "${names[@]}"
+corrupt_case cutbytes cut_bytes
+corrupt_case cutlines cut_lines
+ok "corrupt member: status 3 naming it, history up to the document before; fixed re-run resumes to the clean result"
+
+# Truncated archives.
+head -c $(($(wc -c <"$TMP/all.tar") / 2 + 1000)) "$TMP/all.tar" >"$TMP/cut.tar"
+for form in file stdin; do
+    rm -f "$TMP/ct.db"
+    if [ $form = file ]; then
+        X replay --quiet --db "$TMP/ct.db" "$TMP/cut.tar" 2>"$TMP/ct.err"
+    else
+        X replay --quiet --db "$TMP/ct.db" - <"$TMP/cut.tar" 2>"$TMP/ct.err"
+    fi
+    st=$?
+    [ $st -eq 3 ] && grep -q 'truncated' "$TMP/ct.err" ||
+        fail "truncated tar ($form): status $st, $(head -n 1 "$TMP/ct.err")"
+    dbcheck "$TMP/ct.db" || fail "truncated tar ($form): db check"
+done
+zstd -q -c "$TMP/all.tar" >"$TMP/all.tar.zst"
+head -c $(($(wc -c <"$TMP/all.tar.zst") / 2)) "$TMP/all.tar.zst" \
+    >"$TMP/cut.tar.zst"
+X replay --quiet --db "$TMP/cz.db" "$TMP/cut.tar.zst" 2>"$TMP/cz.err"
+st=$?
+[ $st -eq 3 ] && grep -q 'cut.tar.zst' "$TMP/cz.err" ||
+    fail "truncated zstd tar: status $st, $(head -n 1 "$TMP/cz.err")"
+dbcheck "$TMP/cz.db" || fail "truncated zstd tar: db check"
+nw=$(newest "$TMP/cz.db")
+[ "$nw" != null ] && [[ "$nw" < "$last" ]] ||
+    fail "truncated zstd tar: history newest '$nw'"
+X replay --quiet --db "$TMP/cz.db" "$TMP/all.tar.zst" 2>/dev/null &&
+    cmp -s "$TMP/cz.db" "$TMP/ref.db" ||
+    fail "truncated zstd tar: resuming from the whole archive"
+ok "truncated tar and zstd tar: status 3, history consistent, resumable"
+
+# --- c: --keep-going -----------------------------------------------------
+X replay --quiet --keep-going --db "$TMP/k.db" --timeline "$TMP/k.nd" \
+    "$TMP/kg.tar" 2>"$TMP/k.err"
+st=$?
+[ $st -eq 0 ] || fail "--keep-going: status $st"
+grep -Eq '^  bad documents skipped: +1$' "$TMP/k.err" ||
+    fail "--keep-going: no 'bad documents skipped: 1' in the summary"
+grep -q "^    $bad" "$TMP/k.err" ||
+    fail "--keep-going: the summary does not list $bad"
+[ "$(wc -l <"$TMP/k.nd")" -eq $((n - 1)) ] ||
+    fail "--keep-going: $(wc -l <"$TMP/k.nd") records, expected $((n - 1))"
+[ "$(newest "$TMP/k.db")" = "$last" ] || fail "--keep-going: newest"
+# A bad loose file (found while sorting the inputs).
+rm -rf "$TMP/c" && cp -r "$TMP/g" "$TMP/c" && garbage x "$TMP/c/$bad"
+X replay --quiet --db "$TMP/k2.db" "$TMP/c" 2>"$TMP/k2.err"
+st=$?
+[ $st -eq 3 ] && grep -q "$bad" "$TMP/k2.err" ||
+    fail "bad loose file: status $st, $(head -n 1 "$TMP/k2.err")"
+X replay --quiet --keep-going --db "$TMP/k3.db" --timeline "$TMP/k3.nd" \
+    "$TMP/c" 2>"$TMP/k3.err"
+st=$?
+[ $st -eq 0 ] && grep -Eq '^  bad documents skipped: +1$' "$TMP/k3.err" &&
+    grep -q "^    .*$bad" "$TMP/k3.err" ||
+    fail "--keep-going with a bad loose file: status $st"
+[ "$(wc -l <"$TMP/k3.nd")" -eq $((n - 1)) ] ||
+    fail "--keep-going loose: $(wc -l <"$TMP/k3.nd") records"
+# Same result as the tar with the same member skipped.
+cmp -s "$TMP/k.nd" "$TMP/k3.nd" && cmp -s "$TMP/k.db" "$TMP/k3.db" ||
+    fail "--keep-going: tar and directory forms differ"
+ok "--keep-going: status 0, the bad member listed in the summary"
+
+# --- d: SIGINT -------------------------------------------------------------
+# d1: while blocked reading a pipe (deterministic): the first 25 members
+# (ends with an ns document), a pause, the rest.
+mktar "$TMP/p1.tar" "$TMP/g" "${names[@]:0:25}"
+mktar "$TMP/p2.tar" "$TMP/g" "${names[@]:25}"
+{ cat "$TMP/p1.tar"; sleep 3; cat "$TMP/p2.tar"; } 2>/dev/null |
+    "$EXITSTAGE" replay --quiet --db "$TMP/i1.db" - 2>"$TMP/i1.err" &
+bgpid=$!
+sleep 1.5
+kill -INT $bgpid
+wait $bgpid
+st=$?
+bgpid=
+[ $st -eq 130 ] || fail "SIGINT while reading a pipe: status $st, expected 130"
+grep -q 'interrupted' "$TMP/i1.err" || fail "SIGINT: no 'interrupted' message"
+dbcheck "$TMP/i1.db" || fail "SIGINT on a pipe: db check"
+nw=$(newest "$TMP/i1.db")
+case $nw in
+"$(va_of "${names[24]}")" | "$(va_of "${names[25]}")") ;;
+*) fail "SIGINT on a pipe: newest $nw, expected that of member 25 or 26" ;;
+esac
+X replay --quiet --db "$TMP/i1.db" "$TMP/all.tar" 2>"$TMP/i1.err2" ||
+    fail "resume after SIGINT on a pipe"
+cmp -s "$TMP/i1.db" "$TMP/ref.db" ||
+    fail "SIGINT on a pipe: resumed history differs from a clean replay"
+
+# d2: mid-processing.  --digests slows the run; retry until caught.
+"$GEN" --out-dir "$TMP/big" --days 3 --relays 3000 --seed 9 \
+    --missing-hours 1 >/dev/null || fail "generation (big)"
+mapfile -t bnames < <(cd "$TMP/big" && ls | LC_ALL=C sort)
+mktar "$TMP/big.tar" "$TMP/big" "${bnames[@]}"
+rm -rf "$TMP/big"
+X replay --quiet --db "$TMP/bigref.db" "$TMP/big.tar" 2>/dev/null ||
+    fail "clean replay (big)"
+caught=0
+for delay in 0.5 0.3 0.2 0.8 0.1 0.05 1.2; do
+    rm -f "$TMP/i2.db"
+    "$EXITSTAGE" replay --quiet --db "$TMP/i2.db" --timeline "$TMP/i2.nd" \
+        --digests "$TMP/big.tar" 2>"$TMP/i2.err" &
+    bgpid=$!
+    sleep $delay
+    kill -INT $bgpid 2>/dev/null
+    wait $bgpid
+    st=$?
+    bgpid=
+    if [ $st -eq 130 ] && [ -f "$TMP/i2.db" ] &&
+       [ "$(newest "$TMP/i2.db")" != "$(va_of "${bnames[${#bnames[@]} - 1]}")" ]; then
+        caught=1
+        break
+    fi
+    [ $st -eq 0 ] || [ $st -eq 130 ] ||
+        fail "SIGINT mid-run (delay $delay): status $st"
+done
+if [ $caught -eq 1 ]; then
+    dbcheck "$TMP/i2.db" || fail "SIGINT mid-run: db check"
+    recs=$(wc -l <"$TMP/i2.nd")
+    done_n=$(X db dump --db "$TMP/i2.db" | jq .processed)
+    [ "$recs" -eq "$done_n" ] ||
+        fail "SIGINT mid-run: $recs records but $done_n processed in the history"
+    X replay --quiet --db "$TMP/i2.db" "$TMP/big.tar" 2>"$TMP/i2.err2" ||
+        fail "resume after SIGINT mid-run"
+    grep -Eq "^  already in the history: +$done_n skipped\$" "$TMP/i2.err2" ||
+        fail "resume after SIGINT: not $done_n skipped"
+    cmp -s "$TMP/i2.db" "$TMP/bigref.db" ||
+        fail "SIGINT mid-run: resumed history differs from a clean replay"
+    ok "SIGINT (pipe and mid-run after ${delay}s, $done_n of ${#bnames[@]} done): status 130, history valid, resumable"
+else
+    fail "could not interrupt a replay mid-run in 7 attempts"
+fi
+
+# --- e: the other clock -------------------------------------------------
+X db init --db "$TMP/rc.db" --clock relay || fail "db init --clock relay"
+cp "$TMP/rc.db" "$TMP/rc0.db"
+X replay --quiet --db "$TMP/rc.db" --clock exit "$TMP/g" 2>"$TMP/e.err"
+st=$?
+[ $st -eq 2 ] || fail "relay history replayed with --clock exit: status $st"
+cmp -s "$TMP/rc.db" "$TMP/rc0.db" || fail "clock mismatch changed the history"
+cp "$TMP/ref.db" "$TMP/ec.db"
+X replay --quiet --db "$TMP/ec.db" --clock relay "$TMP/all.tar" 2>"$TMP/e2.err"
+st=$?
+[ $st -eq 2 ] || fail "exit history replayed with --clock relay: status $st"
+cmp -s "$TMP/ec.db" "$TMP/ref.db" || fail "clock mismatch changed the history"
+ok "a history with the other clock: status 2, unchanged"
+
+# --- f: the same document twice ----------------------------------------
+mkdir "$TMP/dup" && cp "$TMP/g/$bad" "$TMP/dup/"
+X replay --quiet --db "$TMP/f.db" --timeline "$TMP/f.nd" "$TMP/g" "$TMP/dup" \
+    2>"$TMP/f.err"
+st=$?
+[ $st -eq 0 ] || fail "duplicate document: status $st"
+grep -Eq '^  duplicates skipped: +1$' "$TMP/f.err" ||
+    fail "duplicate document: no 'duplicates skipped: 1'"
+cmp -s "$TMP/f.nd" "$TMP/ref.nd" && cmp -s "$TMP/f.db" "$TMP/ref.db" ||
+    fail "duplicate document changed the records or the history"
+ok "a duplicate document is skipped without a record"
+
+# --- g: missing path ---------------------------------------------------------
+X replay --quiet --db "$TMP/m.db" "$TMP/g" "$TMP/no-such-file" 2>"$TMP/m.err"
+st=$?
+[ $st -eq 1 ] || fail "missing path: status $st, expected 1"
+grep -q 'no-such-file' "$TMP/m.err" || fail "missing path: not named"
+[ ! -e "$TMP/m.db" ] || fail "missing path: a history was created"
+ok "a missing path: status 1, no history"
+
+if [ $fails -ne 0 ]; then
+    echo "$fails failure(s)"
+    exit 1
+fi
+echo "all passed"
+exit 0
