@@ -175,6 +175,16 @@ rm -rf "$TMP/c" && cp -r "$TMP/g" "$TMP/c" && garbage x "$TMP/c/$bad"
 mktar "$TMP/kg.tar" "$TMP/c" "${names[@]}"
 corrupt_case cutbytes cut_bytes
 corrupt_case cutlines cut_lines
+# A bad microdesc member: the history then holds only the ns flavour of
+# that hour, and the fixed re-run must still process the microdesc one.
+k=$((k + 1))
+bad=${names[k]}
+prev_va=$(va_of "${names[k - 1]}")
+[ "${bad%-microdesc}" != "$bad" ] || fail "test setup: $bad is not microdesc"
+corrupt_case garbage-md garbage
+k=$((k - 1))
+bad=${names[k]}
+prev_va=$(va_of "${names[k - 1]}")
 ok "corrupt member: status 3 naming it, history up to the document before; fixed re-run resumes to the clean result"
 
 # Truncated archives.
