@@ -14,10 +14,11 @@
 #       temporary file left;
 #   (d) closed standard output: status 1, history unchanged;
 #   (e) two concurrent applies on one history (the 2020-02-29 10:00 and
-#       11:00 ns documents; the first is held inside its commit window by a
-#       slow reader of its stdout): without --wait the second fails with
-#       status 1 and "database ... is locked"; with --wait both succeed and
-#       the history has both (newest 11:00, 2 processed);
+#       11:00 ns documents; the first is held inside its commit window
+#       by a reader of its stdout that waits for a signal file): without
+#       --wait the second fails with status 1 and "database ... is locked"; with --wait both succeed and
+#       the history has both (newest 11:00, 2 processed) and equals the
+#       history of the two applied one after the other;
 #   (f) --dry-run commits nothing.
 #
 # Exit status: 0 pass, 1 fail, 77 skip (no shared test data).
@@ -132,8 +133,8 @@ for i in $(seq 1 40); do
     rm -f "$tmp/b/out"
     ms=$((RANDOM % span_ms + 1)) # timeout 0 would mean no timeout
     delay=$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))
-    timeout -s KILL "$delay" "$E" apply --db "$tmp/b/h.db" -o "$tmp/b/out" \
-        "$DOC11" 2>/dev/null
+    (timeout -s KILL "$delay" "$E" apply --db "$tmp/b/h.db" \
+        -o "$tmp/b/out" "$DOC11"; exit 0) 2>/dev/null
     if ! "$E" db check --db "$tmp/b/h.db" >/dev/null 2>"$tmp/b/err"; then
         bad "(b) run $i (kill after ${delay}s): db check: $(cat "$tmp/b/err")"
     fi
@@ -194,15 +195,33 @@ echo "(d) closed stdout: done ($(head -1 "$tmp/d/err"))"
 
 # ---- (e) concurrent writers ------------------------------------------
 mkdir "$tmp/e"
-# The first apply (10:00) writes 3 MB to a pipe nobody reads for 2 s: it
-# holds the lock until the reader drains it.
+# The first apply (10:00) writes 3 MB to standard output, a pipe whose
+# reader waits for the file "go": it holds the lock inside its commit
+# window until then.  lock_held polls the lock side file with flock(1).
+lock_held() {
+    local i
+    for i in $(seq 1 200); do
+        if ! flock -n "$tmp/e/h.db.lock" true 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    return 1
+}
+start_slow_writer() {
+    rm -f "$tmp/e/go"
+    ( "$E" apply --db "$tmp/e/h.db" "$DOC10" 2>"$tmp/e/err1"
+      echo $? >"$tmp/e/st1" ) |
+        { while [ ! -e "$tmp/e/go" ]; do sleep 0.05; done; cat >/dev/null; } &
+    slow=$!
+    lock_held || bad "(e) the first writer never took the lock"
+}
+
 "$E" db init --db "$tmp/e/h.db" || bad "(e) db init"
-( "$E" apply --db "$tmp/e/h.db" "$DOC10" 2>"$tmp/e/err1"
-  echo $? >"$tmp/e/st1" ) | { sleep 2; cat >/dev/null; } &
-slow=$!
-sleep 0.7
+start_slow_writer
 "$E" apply --db "$tmp/e/h.db" -o "$tmp/e/out11" "$DOC11" 2>"$tmp/e/err2"
 st=$?
+touch "$tmp/e/go"
 wait "$slow"
 [ "$st" -eq 1 ] || bad "(e) second writer without --wait: status $st, want 1"
 grep -Eq "database .*is locked|database is locked" "$tmp/e/err2" ||
@@ -218,12 +237,13 @@ echo "(e) without --wait: $(head -1 "$tmp/e/err2")"
 
 rm -f "$tmp/e/h.db"
 "$E" db init --db "$tmp/e/h.db" || bad "(e) db init"
-( "$E" apply --db "$tmp/e/h.db" "$DOC10" 2>"$tmp/e/err1"
-  echo $? >"$tmp/e/st1" ) | { sleep 2; cat >/dev/null; } &
-slow=$!
-sleep 0.7
+start_slow_writer
 "$E" apply --wait --db "$tmp/e/h.db" -o "$tmp/e/out11" "$DOC11" \
-    2>"$tmp/e/err2"
+    2>"$tmp/e/err2" &
+second=$!
+sleep 1 # the second writer is now waiting for the lock
+touch "$tmp/e/go"
+wait "$second"
 st=$?
 wait "$slow"
 [ "$st" -eq 0 ] || bad "(e) second writer with --wait: status $st: $(cat "$tmp/e/err2")"
