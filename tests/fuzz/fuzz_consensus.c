@@ -129,11 +129,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 4 || memcmp(data, "\x28\xb5\x2f\xfd", 4) != 0)
         check(out_len == size && memcmp(out, data, size) == 0);
     exst_free(out);
-    /* Reading the summary and the weights must not crash either. */
+    /* The accessors must not crash or hang on any accepted document. */
     char *json = NULL;
     if (exst_consensus_summary_json(&json, c, &err) == EXST_OK)
         exst_free(json);
     (void)exst_consensus_weights_match(c);
+    exst_weights win;
+    exst_consensus_weights_in(&win, c);
+    int32_t pv;
+    (void)exst_consensus_param(c, "bwweightscale", &pv);
+    for (size_t i = 0; i < exst_consensus_flag_count(c); i++)
+        check(exst_consensus_flag_name(c, i).len > 0);
     edited_roundtrip(c);
     exst_consensus_free(c);
     return 0;
