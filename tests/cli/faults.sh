@@ -17,8 +17,9 @@
 #       11:00 ns documents; the first is held inside its commit window
 #       by a reader of its stdout that waits for a signal file): without
 #       --wait the second fails with status 1 and "database ... is
-#       locked"; with --wait both succeed and the history has both (newest 11:00, 2 processed) and equals the
-#       history of the two applied one after the other;
+#       locked"; with --wait both succeed, and the history has both
+#       (newest 11:00, 2 processed) and equals the history of the two
+#       applied one after the other;
 #   (f) --dry-run commits nothing.
 #
 # Exit status: 0 pass, 1 fail, 77 skip (no shared test data).
