@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# replay_memory.sh - SPEC 7: replay memory is bounded by a small multiple of
+# the largest single document, not by the length of the replay.  1008 hours
+# (42 days) of one flavour at 3000 relays (zstd files, about 1 MB each once
+# decompressed) are replayed (a) as a directory of .zst files and (b) as a
+# tar of those files on a pipe; the peak RSS of each must stay under
+# 8 x the largest decompressed document + 64 MB, and the 1008-hour replay
+# may use at most 16 MB more than a 48-hour replay of the same data.  Both
+# forms must end with the same history.  The figures are printed (ctest -V).
+# Peak RSS comes from /usr/bin/time -f %M, or from getrusage() through
+# /usr/bin/python3 when /usr/bin/time is missing; skipped without either.
+#
+# Environment (set by ctest): EXITSTAGE, EXST_GEN.
+# Exit status: 0 pass, 1 fail, 77 skip.
+
+set -u
+
+EXITSTAGE=${EXITSTAGE:-}
+GEN=${EXST_GEN:-}
+for x in "$EXITSTAGE" "$GEN"; do
+    if [ -z "$x" ] || [ ! -x "$x" ]; then
+        echo "SKIP: EXITSTAGE or EXST_GEN not set or not executable"
+        exit 77
+    fi
+done
+for t in tar zstd; do
+    command -v $t >/dev/null 2>&1 || {
+        echo "SKIP: $t not installed"
+        exit 77
+    }
+done
+if [ -x /usr/bin/time ]; then
+    # peak OUT CMD...: run CMD (stdin passed on), its peak RSS in KB to OUT.
+    peak() {
+        local out=$1
+        shift
+        /usr/bin/time -f %M -o "$out" "$@"
+    }
+    how="/usr/bin/time -f %M"
+elif [ -x /usr/bin/python3 ]; then
+    peak() {
+        /usr/bin/python3 -c '
+import resource, subprocess, sys
+rc = subprocess.call(sys.argv[2:])
+with open(sys.argv[1], "w") as f:
+    f.write("%d\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(rc)' "$@"
+    }
+    how="getrusage(RUSAGE_CHILDREN)"
+else
+    echo "SKIP: neither /usr/bin/time nor /usr/bin/python3 to measure RSS"
+    exit 77
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/exst-rmem.XXXXXX") || exit 1
+trap 'rm -rf "$TMP"' EXIT
+
+fails=0
+fail() {
+    echo "FAIL: $*"
+    fails=$((fails + 1))
+}
+ok() {
+    echo "ok: $*"
+}
+
+DAYS=42
+HOURS=$((DAYS * 24))
+"$GEN" --out-dir "$TMP/g" --days $DAYS --relays 3000 --flavor microdesc \
+    --missing-hours 0 --seed 4 --zstd || {
+    echo "FAIL: generation failed"
+    exit 1
+}
+(cd "$TMP/g" && ls | LC_ALL=C sort) >"$TMP/list"
+[ "$(wc -l <"$TMP/list")" -eq $HOURS ] || fail "expected $HOURS files"
+# Largest decompressed document (the five largest compressed files).
+maxdoc=0
+for f in $(cd "$TMP/g" && ls -S | head -n 5); do
+    s=$(zstd -qdc "$TMP/g/$f" | wc -c)
+    [ "$s" -gt "$maxdoc" ] && maxdoc=$s
+done
+bound_kb=$(((8 * maxdoc + 64 * 1024 * 1024) / 1024))
+mkdir "$TMP/g48" && (cd "$TMP/g" && cp $(head -n 48 "$TMP/list") "$TMP/g48/")
+
+run() { # NAME [stdin] -- replay args
+    local name=$1 in=$2
+    shift 3
+    peak "$TMP/$name.kb" "$EXITSTAGE" replay --quiet --db "$TMP/$name.db" \
+        "$@" <"$in" 2>"$TMP/$name.err"
+    local st=$?
+    [ $st -eq 0 ] || {
+        fail "replay $name: status $st"
+        cat "$TMP/$name.err"
+    }
+    tail -n 1 "$TMP/$name.kb"
+}
+
+kb48=$(run short /dev/null -- "$TMP/g48")
+t0=$(date +%s.%N)
+kbdir=$(run dir /dev/null -- "$TMP/g")
+t1=$(date +%s.%N)
+kbtar=$(tar cf - -C "$TMP/g" -T "$TMP/list" | run stream /dev/stdin -- -)
+t2=$(date +%s.%N)
+
+grep -Eq "^  consensuses processed: +$HOURS " "$TMP/dir.err" ||
+    fail "directory replay did not process $HOURS documents"
+cmp -s "$TMP/dir.db" "$TMP/stream.db" ||
+    fail "directory and tar-stream replays end with different histories"
+
+printf 'peak RSS (%s): %s KB for 48 hours, %s KB for %d hours (directory, %.1f s), %s KB (tar of .zst on a pipe, %.1f s)\n' \
+    "$how" "$kb48" "$kbdir" $HOURS "$(awk "BEGIN{print $t1 - $t0}")" "$kbtar" \
+    "$(awk "BEGIN{print $t2 - $t1}")"
+printf 'largest document %d bytes; bound 8 x that + 64 MB = %d KB\n' \
+    "$maxdoc" "$bound_kb"
+for v in "$kbdir" "$kbtar"; do
+    [[ "$v" =~ ^[0-9]+$ ]] || {
+        fail "no RSS figure ('$v')"
+        continue
+    }
+    [ "$v" -lt "$bound_kb" ] || fail "peak RSS $v KB >= $bound_kb KB"
+done
+if [[ "$kb48" =~ ^[0-9]+$ ]] && [[ "$kbdir" =~ ^[0-9]+$ ]]; then
+    [ "$kbdir" -le $((kb48 + 16 * 1024)) ] ||
+        fail "memory grows with the replay: $kb48 KB for 48 h, $kbdir KB for $HOURS h"
+fi
+[ $fails -eq 0 ] && ok "peak RSS under the bound and flat in the replay length"
+
+if [ $fails -ne 0 ]; then
+    echo "$fails failure(s)"
+    exit 1
+fi
+echo "all passed"
+exit 0
