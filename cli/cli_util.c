@@ -84,6 +84,18 @@ int cli_exit_status(int rc)
     }
 }
 
+/* Messages that already quote their file ("history 'h.db' is corrupt")
+ * are printed without a second copy of the name in front. */
+static bool names_source(const char *msg, const char *source)
+{
+    size_t n = strlen(source);
+    for (const char *p = strchr(msg, '\''); p != NULL;
+         p = strchr(p + 1, '\''))
+        if (strncmp(p + 1, source, n) == 0 && p[1 + n] == '\'')
+            return true;
+    return false;
+}
+
 int cli_report(int rc, const exst_error *err)
 {
     if (rc == EXST_OK)
@@ -93,7 +105,7 @@ int cli_report(int rc, const exst_error *err)
     if (err != NULL && err->source[0] != '\0' && err->line > 0)
         cli_msg("%s:%lu:%lu: %s", err->source, err->line, err->column, msg);
     else if (err != NULL && err->source[0] != '\0' &&
-             strstr(msg, err->source) == NULL)
+             !names_source(msg, err->source))
         cli_msg("%s: %s", err->source, msg);
     else
         cli_msg("%s", msg);

@@ -886,7 +886,7 @@ static int parse_signature(ctx *x, const line *lnp, const char *nl,
                     QUOTE(q, ln.kw, ln.kwlen));
     if ((rc = need_args(x, &ln, 2, 3)) != EXST_OK)
         return rc;
-    if (nl + 1 >= end || memcmp(nl + 1, "-----BEGIN ", 11) != 0) {
+    if (end - (nl + 1) < 11 || memcmp(nl + 1, "-----BEGIN ", 11) != 0) {
         line nx;
         const char *ne = nl + 1 < end ?
             memchr(nl + 1, '\n', (size_t)(end - nl - 1)) : end;

@@ -147,10 +147,8 @@ cp older prev
 check older-consensus 3 \
     "exitstage: prev: consensus valid-after 2024-01-01 11:00:00 is older than the history's newest, 2024-01-01 12:00:00" \
     apply --db h.db -o out-older prev
-# KNOWN BUG (cli/cli_util.c cli_report): the file name is left out when it
-# happens to occur inside the message text ("older" is in "is older
-# than"), so this error names no file.  Expected: the same message as
-# above, prefixed with "older: ".
+# A file whose name occurs inside the message text ("older" is in "is
+# older than") is still named in front of the message.
 check older-consensus-name-in-message 3 \
     "exitstage: older: consensus valid-after 2024-01-01 11:00:00 is older than the history's newest, 2024-01-01 12:00:00" \
     apply --db h.db -o out-older older
