@@ -209,15 +209,6 @@ static void test_max_relays(void **state)
     int rc = exst_consensus_parse(&c, doc, len, "small", &opts, &err);
     free(doc);
     free(base);
-    if (rc == EXST_OK) {
-        /* Known parser bug (reported): grow_relays checks the limit only
-         * when the entry array grows (at 1024, 2048, ...).  Skip, rather
-         * than fail everyone's ctest, until lib/exst_consensus.c is fixed;
-         * then the assertions below run. */
-        exst_consensus_free(c);
-        print_message("KNOWN BUG: max_relays=3 not enforced on 4 entries\n");
-        skip();
-    }
     assert_int_equal(rc, EXST_ERR_LIMIT);
     assert_null(c);
     assert_int_equal(err.line, 46); /* the fourth r line */
