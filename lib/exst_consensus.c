@@ -207,17 +207,47 @@ static size_t b64_span(const char *p, size_t n)
     return i;
 }
 
-/* A 27-character unpadded base64 identity into 20 bytes (libsodium). */
-static bool decode_id(uint8_t out[20], const char *p, size_t n)
+/*
+ * A 27-character unpadded base64 identity.  Parsing only validates it:
+ * every character in the alphabet and the two bits past the 20 bytes zero,
+ * exactly what libsodium's decoder accepts, so the encoding is canonical
+ * and the text orders entries as the decoded bytes do (see id_cmp).  The
+ * bytes themselves are decoded with libsodium when someone asks for them:
+ * most entries are never needed (only exits, under the default clock), and
+ * decoding every one was a fifth of the parse time.
+ */
+static bool valid_id(const char *p, size_t n)
 {
-    size_t bin_len = 0;
-    const char *end = NULL;
     if (n != 27 || b64_span(p, n) != n)
         return false;
-    if (sodium_base642bin(out, 20, p, n, NULL, &bin_len, &end,
-                          sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0)
-        return false;
-    return bin_len == 20 && end == p + n;
+    return ((b64val[(unsigned char)p[26]] - 1) & 3) == 0;
+}
+
+/* Order of two validated identities, as memcmp on their decoded bytes:
+ * base64 keeps the bits in order, so comparing character values (not
+ * ASCII codes) character by character is the same comparison. */
+static int id_cmp(const char *a, const char *b)
+{
+    for (int i = 0; i < 27; i++) {
+        int d = b64val[(unsigned char)a[i]] - b64val[(unsigned char)b[i]];
+        if (d != 0)
+            return d;
+    }
+    return 0;
+}
+
+static void decode_id(uint8_t out[20], const char *p)
+{
+    size_t bin_len = 0;
+    if (sodium_base642bin(out, 20, p, 27, NULL, &bin_len, NULL,
+                          sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0 ||
+        bin_len != 20)
+        memset(out, 0, 20); /* unreachable: validated by valid_id */
+}
+
+void exstp_relay_id(const exst_consensus *c, size_t i, uint8_t out[20])
+{
+    decode_id(out, c->doc + c->relays[i].id_off);
 }
 
 /* ---- line reading ---------------------------------------------------- */
@@ -535,7 +565,7 @@ static int parse_r(ctx *x, const line *ln, exstp_relay *r)
                         "\"r\" line: invalid nickname '%s'",
                         QUOTE(q, t[0], n[0]));
     }
-    if (!decode_id(r->id, t[1], n[1]))
+    if (!valid_id(t[1], n[1]))
         return perr(x, EXST_ERR_SYNTAX, ln, t[1],
                     "\"r\" line: identity '%s' is not 27 characters of "
                     "base64 (20 bytes)", QUOTE(q, t[1], n[1]));
@@ -566,6 +596,7 @@ static int parse_r(ctx *x, const line *ln, exstp_relay *r)
                     "\"r\" line: invalid DirPort '%s'",
                     QUOTE(q, t[i + 4], n[i + 4]));
     r->or_port = orport;
+    r->id_off = (uint32_t)(t[1] - x->base);
     r->nick_off = (uint32_t)(t[0] - x->base);
     r->nick_len = (uint8_t)n[0];
     r->addr_off = (uint32_t)(t[i + 2] - x->base);
@@ -721,7 +752,7 @@ static int finish_entry(ctx *x, entry_state *es, const char *end_ptr)
     es->r->entry_end = (uint32_t)(end_ptr - x->base);
     if (c->n_relays > 0) {
         const exstp_relay *prev = &c->relays[c->n_relays - 1];
-        int cmp = memcmp(prev->id, es->r->id, 20);
+        int cmp = id_cmp(x->base + prev->id_off, x->base + es->r->id_off);
         if (cmp >= 0)
             return perr(x, EXST_ERR_SEMANTIC, &es->r_line,
                         es->r_line.args,
@@ -1452,7 +1483,7 @@ int exst_consensus_param(const exst_consensus *c, const char *key,
 void exst_consensus_relay(const exst_consensus *c, size_t i, exst_relay *out)
 {
     const exstp_relay *r = &c->relays[i];
-    memcpy(out->id, r->id, 20);
+    decode_id(out->id, c->doc + r->id_off);
     out->nickname.ptr = c->doc + r->nick_off;
     out->nickname.len = r->nick_len;
     out->address.ptr = c->doc + r->addr_off;

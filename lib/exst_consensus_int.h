@@ -18,12 +18,13 @@
 
 /* One router status entry.  Offsets index exst_consensus.doc. */
 typedef struct exstp_relay {
-    uint8_t id[20];
     uint64_t flags;        /* bit i = known-flags[i] */
     uint32_t bandwidth;
     uint32_t or_port;
     uint32_t guardfraction;
     uint32_t line;         /* line number of the r line */
+    uint32_t id_off;       /* the r line's 27-character base64 identity,
+                              validated; decoded on demand (exstp_relay_id) */
     uint32_t nick_off;
     uint32_t addr_off;
     uint32_t s_off;        /* start of the s line ("s") */
@@ -77,5 +78,8 @@ struct exst_consensus {
     size_t n_cuts;
     exstp_cut *cuts;
 };
+
+/* Decode relay i's identity (libsodium base64) into out. */
+void exstp_relay_id(const exst_consensus *c, size_t i, uint8_t out[20]);
 
 #endif /* EXST_CONSENSUS_INT_H */

@@ -265,14 +265,17 @@ static int build_report(exst_stage_result *r, const work *wk,
 
     for (size_t i = 0; i < c->n_relays; i++) {
         const exstp_relay *rl = &c->relays[i];
-        if (wk->in_staging[i])
-            json_array_append_new(staging,
-                                  json_string(exst_fingerprint_hex(fp, rl->id)));
+        if (!wk->in_staging[i])
+            continue;
+        uint8_t id[20];
+        exstp_relay_id(c, i, id);
+        json_array_append_new(staging,
+                              json_string(exst_fingerprint_hex(fp, id)));
         if (!wk->strip[i])
             continue;
         json_t *e = json_object();
         json_object_set_new(e, "fingerprint",
-                            json_string(exst_fingerprint_hex(fp, rl->id)));
+                            json_string(exst_fingerprint_hex(fp, id)));
         json_object_set_new(e, "nickname",
                             str_n(c->doc + rl->nick_off, rl->nick_len));
         json_object_set_new(e, "address",
@@ -343,10 +346,14 @@ static int build_timeline(exst_stage_result *r, const work *wk,
     json_object_set_new(root, "guard_tripped", json_boolean(s->guard_tripped));
     json_object_set_new(root, "weights_recomputed",
                         json_boolean(s->weights_recomputed));
-    for (size_t i = 0; i < c->n_relays; i++)
-        if (wk->strip[i])
-            json_array_append_new(stripped, json_string(exst_fingerprint_hex(
-                                                fp, c->relays[i].id)));
+    for (size_t i = 0; i < c->n_relays; i++) {
+        uint8_t id[20];
+        if (!wk->strip[i])
+            continue;
+        exstp_relay_id(c, i, id);
+        json_array_append_new(stripped,
+                              json_string(exst_fingerprint_hex(fp, id)));
+    }
     json_object_set_new(root, "stripped", stripped);
     if (wk->o->produce & EXST_STAGE_DIGESTS)
         json_object_set_new(root, "sha256", json_string(wk->sha_in));
@@ -397,7 +404,7 @@ int exst_stage_run(exst_stage_result **out, exst_history *h,
         wk.run_start[i] = EXST_TIME_NONE;
         wk.eligible[i] = EXST_TIME_NONE;
         if (pol.clock == EXST_CLOCK_RELAY || exst_consensus_relay_is_exit(c, i)) {
-            memcpy(present[np], c->relays[i].id, 20);
+            exstp_relay_id(c, i, present[np]);
             present_idx[np++] = i;
         }
     }
@@ -487,7 +494,7 @@ int exst_stage_run(exst_stage_result **out, exst_history *h,
             share_all += pos;
         if (!wk.in_staging[i])
             continue;
-        memcpy(r->staging[r->n_staging++], rl->id, 20);
+        exstp_relay_id(c, i, r->staging[r->n_staging++]);
         if (stripping) {
             wk.strip[i] = 1;
             s->counts.stripped++;
