@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# bench_replay.sh - SPEC 7: replay throughput from a zstd-compressed archive
+# against `zstd -dc` alone on the same archive, and the replay's peak RSS.
+# Not a test: it prints figures.
+#
+# Builds a synthetic CollecTor-style archive with exitstage-gen (default 14
+# days x 7000 relays, both flavours: about 1.7 GB of consensus text), as a
+# tar of the hourly files in time order compressed with zstd (level 3),
+# then, REPS times each, alternating:
+#   zstd -dc ARCHIVE >/dev/null
+#   exitstage replay --quiet --db FRESH ARCHIVE         (one core)
+#   exitstage replay --quiet --db FRESH --timeline /dev/null ARCHIVE
+# and prints MB/s of decompressed data (best and median of the runs), the
+# replay/zstd time ratio (goal: at most 2), the same from CPU time (less
+# sensitive to a busy machine) and the replay's peak RSS.
+#
+# usage: bench/bench_replay.sh [--days N] [--relays N] [--reps N]
+#                              [--build DIR] [--keep DIR]
+# Environment: EXITSTAGE, EXST_GEN (default: DIR/exitstage and
+# DIR/exitstage-gen, DIR = --build, default ./build); TMPDIR for the
+# archive (needs about 2 GB free while it is built, ~0.5 GB after).
+# --keep DIR keeps (and on a later run reuses) the archive in DIR.
+
+set -u
+
+days=14
+relays=7000
+reps=3
+build=build
+keep=
+while [ $# -gt 0 ]; do
+    case $1 in
+    --days) days=$2; shift 2 ;;
+    --relays) relays=$2; shift 2 ;;
+    --reps) reps=$2; shift 2 ;;
+    --build) build=$2; shift 2 ;;
+    --keep) keep=$2; shift 2 ;;
+    -h | --help) sed -n '3,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench_replay.sh: unknown argument '$1'" >&2; exit 2 ;;
+    esac
+done
+EXITSTAGE=${EXITSTAGE:-$build/exitstage}
+GEN=${EXST_GEN:-$build/exitstage-gen}
+for x in "$EXITSTAGE" "$GEN"; do
+    [ -x "$x" ] || { echo "bench_replay.sh: '$x' not executable" >&2; exit 2; }
+done
+command -v zstd >/dev/null || { echo "bench_replay.sh: zstd missing" >&2; exit 2; }
+TIME=
+[ -x /usr/bin/time ] && TIME=/usr/bin/time
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/exst-bench.XXXXXX") || exit 1
+trap 'rm -rf "$WORK"' EXIT
+if [ -n "$keep" ]; then
+    mkdir -p "$keep" || exit 1
+    archive=$keep/replay-${days}d-${relays}r.tar.zst
+else
+    archive=$WORK/replay.tar.zst
+fi
+
+now() { date +%s.%N; }
+if [ ! -s "$archive" ] || [ ! -s "$archive.size" ]; then
+    echo "generating $days days x $relays relays (both flavours) ..."
+    t0=$(now)
+    "$GEN" --out-dir "$WORK/g" --days "$days" --relays "$relays" \
+        --flavor both --seed 1 >/dev/null || exit 1
+    (cd "$WORK/g" && ls | LC_ALL=C sort) >"$WORK/list"
+    tar cf "$WORK/replay.tar" -C "$WORK/g" -T "$WORK/list" || exit 1
+    rm -rf "$WORK/g"
+    wc -c <"$WORK/replay.tar" >"$archive.size"
+    zstd -q -3 -T0 "$WORK/replay.tar" -o "$archive.tmp" && \
+        mv "$archive.tmp" "$archive" || exit 1
+    rm -f "$WORK/replay.tar"
+    echo "  built in $(awk "BEGIN{printf \"%.1f\", $(now) - $t0}") s"
+fi
+raw=$(cat "$archive.size")
+comp=$(wc -c <"$archive")
+printf 'archive: %s\n  %.1f MB decompressed, %.1f MB zstd\n' \
+    "$archive" "$(awk "BEGIN{print $raw / 1e6}")" \
+    "$(awk "BEGIN{print $comp / 1e6}")"
+cat "$archive" >/dev/null # warm the page cache
+
+# timed LABEL CMD...: wall seconds to $WORK/LABEL.t, peak KB to LABEL.kb
+timed() {
+    local label=$1
+    shift
+    local t0 t1
+    t0=$(now)
+    if [ -n "$TIME" ]; then
+        $TIME -f '%M %U %S' -o "$WORK/$label.kb1" "$@" || return 1
+        awk '{print $1}' "$WORK/$label.kb1" >>"$WORK/$label.kb"
+        awk '{print $2 + $3}' "$WORK/$label.kb1" >>"$WORK/$label.cpu"
+    else
+        "$@" || return 1
+    fi
+    t1=$(now)
+    awk "BEGIN{print $t1 - $t0}" >>"$WORK/$label.t"
+}
+
+for r in $(seq 1 "$reps"); do
+    timed zstd sh -c 'zstd -qdc "$1" >/dev/null' sh "$archive" ||
+        { echo "zstd -dc failed" >&2; exit 1; }
+    rm -f "$WORK/h.db" "$WORK/h.db.lock"
+    timed replay "$EXITSTAGE" replay --quiet --db "$WORK/h.db" "$archive" \
+        2>"$WORK/replay.err" || { cat "$WORK/replay.err"; exit 1; }
+    rm -f "$WORK/h.db" "$WORK/h.db.lock"
+    timed timeline "$EXITSTAGE" replay --quiet --db "$WORK/h.db" \
+        --timeline /dev/null "$archive" 2>"$WORK/tl.err" ||
+        { cat "$WORK/tl.err"; exit 1; }
+    echo "  run $r: zstd -dc $(tail -n 1 "$WORK/zstd.t") s," \
+        "replay $(tail -n 1 "$WORK/replay.t") s," \
+        "replay --timeline $(tail -n 1 "$WORK/timeline.t") s"
+done
+grep -E 'consensuses processed' "$WORK/replay.err"
+
+stat_line() { # LABEL NAME
+    sort -g "$WORK/$1.t" | awk -v raw="$raw" -v name="$2" '
+        { t[NR] = $1 }
+        END {
+            best = t[1]; med = t[int((NR + 1) / 2)]
+            printf "%-28s best %7.3f s %8.1f MB/s   median %7.3f s %8.1f MB/s\n",
+                name, best, raw / best / 1e6, med, raw / med / 1e6
+        }'
+}
+echo
+stat_line zstd "zstd -dc >/dev/null"
+stat_line replay "exitstage replay"
+stat_line timeline "exitstage replay --timeline"
+zb=$(sort -g "$WORK/zstd.t" | head -n 1)
+rb=$(sort -g "$WORK/replay.t" | head -n 1)
+tb=$(sort -g "$WORK/timeline.t" | head -n 1)
+awk -v z="$zb" -v r="$rb" -v t="$tb" 'BEGIN {
+    printf "ratio replay / zstd -dc (best times): %.2f (goal <= 2); with --timeline %.2f\n",
+        r / z, t / z }'
+if [ -n "$TIME" ]; then
+    zc=$(sort -g "$WORK/zstd.cpu" | head -n 1)
+    rc=$(sort -g "$WORK/replay.cpu" | head -n 1)
+    awk -v z="$zc" -v r="$rc" -v raw="$raw" 'BEGIN {
+        printf "CPU time (user+sys, best): zstd -dc %.2f s (%.1f MB/s), replay %.2f s (%.1f MB/s), ratio %.2f\n",
+            z, raw / z / 1e6, r, raw / r / 1e6, r / z }'
+    echo "peak RSS: replay $(sort -n "$WORK/replay.kb" | tail -n 1) KB," \
+        "replay --timeline $(sort -n "$WORK/timeline.kb" | tail -n 1) KB," \
+        "zstd -dc $(sort -n "$WORK/zstd.kb" | tail -n 1) KB"
+fi
