@@ -143,7 +143,7 @@ corrupt_case() { # NAME MAKER: MAKER writes the bad member to $1
         "$TMP/$name.tar" 2>"$TMP/$name.err"
     local st=$?
     [ $st -eq 3 ] || fail "$name: status $st, expected 3"
-    grep -q "^exitstage: $bad[:]" "$TMP/$name.err" ||
+    grep -q "^exitstage: ${bad}:" "$TMP/$name.err" ||
         fail "$name: the error does not name $bad: $(head -n 1 "$TMP/$name.err")"
     grep -q 'stopped early' "$TMP/$name.err" ||
         fail "$name: the summary does not say it stopped early"

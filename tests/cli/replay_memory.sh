@@ -82,7 +82,7 @@ for f in $(cd "$TMP/g" && ls -S | head -n 5); do
     [ "$s" -gt "$maxdoc" ] && maxdoc=$s
 done
 bound_kb=$(((8 * maxdoc + 64 * 1024 * 1024) / 1024))
-mkdir "$TMP/g48" && (cd "$TMP/g" && cp $(head -n 48 "$TMP/list") "$TMP/g48/")
+mkdir "$TMP/g48" && (cd "$TMP/g" && head -n 48 "$TMP/list" | xargs cp -t "$TMP/g48/")
 
 run() { # NAME [stdin] -- replay args
     local name=$1 in=$2
