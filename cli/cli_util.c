@@ -162,6 +162,22 @@ int cli_out_open(cli_out *o, const char *path)
         o->fd = STDOUT_FILENO;
         return EXIT_OK;
     }
+    /* A device or FIFO (/dev/null, a named pipe) is written in place:
+     * renaming a temporary file over it would replace the device. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) {
+            cli_msg("cannot write '%s': is a directory", path);
+            return EXIT_FAIL;
+        }
+        o->fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (o->fd < 0) {
+            cli_msg("cannot open '%s': %s", path, strerror(errno));
+            return EXIT_FAIL;
+        }
+        o->direct = true;
+        return EXIT_OK;
+    }
     size_t n = strlen(path);
     o->path = strdup(path);
     o->tmp = malloc(n + 16);
@@ -212,6 +228,14 @@ static void fsync_dir_of(const char *path)
 
 int cli_out_commit(cli_out *o)
 {
+    if (o->direct) {
+        int rc = close(o->fd) == 0 ? EXIT_OK : EXIT_FAIL;
+        o->fd = -1;
+        o->direct = false;
+        if (rc != EXIT_OK)
+            cli_msg("cannot write: %s", strerror(errno));
+        return rc;
+    }
     if (o->path == NULL) {
         o->fd = -1;
         return EXIT_OK;
@@ -239,6 +263,12 @@ int cli_out_commit(cli_out *o)
 
 void cli_out_abort(cli_out *o)
 {
+    if (o->direct) {
+        close(o->fd);
+        o->fd = -1;
+        o->direct = false;
+        return;
+    }
     if (o->path != NULL && o->fd >= 0)
         close(o->fd);
     if (o->tmp != NULL)

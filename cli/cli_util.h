@@ -41,6 +41,7 @@ typedef struct cli_out {
     char *path;      /* final path; NULL for stdout */
     char *tmp;       /* temp path */
     int fd;
+    bool direct;     /* a device or FIFO, written in place */
 } cli_out;
 
 int cli_out_open(cli_out *o, const char *path);           /* "-" = stdout */

@@ -250,7 +250,8 @@ int exst_consensus_write(char **out, size_t *out_len, const exst_consensus *c,
         const edit *d = &e.v[i];
         if (d->off > pos)
             exstp_buf_append(&o, c->doc + pos, d->off - pos);
-        exstp_buf_append(&o, e.text.data + d->ins, d->ins_len);
+        if (d->ins_len > 0)
+            exstp_buf_append(&o, e.text.data + d->ins, d->ins_len);
         if (d->off + d->del > pos)
             pos = d->off + d->del;
     }

@@ -106,7 +106,7 @@ static const reject_row rejected[] = {
      "\"bandwidth-weights\" line: value of 'Wgm' is not a 32-bit integer"},
     {"invalid/arti-invalid-mdconsensus-bad-weights", EXST_ERR_SYNTAX, 51, 13,
      "\"w\" line: Bandwidth 'Fred' is not an unsigned 32-bit integer"},
-    {"invalid/arti-invalid-mdconsensus-wrong-order", EXST_ERR_SEMANTIC, 52, 3,
+    {"invalid/arti-invalid-mdconsensus-wrong-order", EXST_ERR_SEMANTIC, 52, 12,
      "router entries not sorted by identity digest (this entry must come "
      "before the one at line 45)"},
     {"invalid/arti-invalid-mdconsensus-wrong-start", EXST_ERR_SEMANTIC, 1, 1,
