@@ -19,7 +19,9 @@
 #      loose file is status 3 naming it;
 #   d  SIGINT: mid-run (caught by retrying with shorter delays) and while
 #      blocked on a stdin pipe: status 130, db check accepts the history,
-#      and resuming ends with the history of an uninterrupted replay;
+#      and resuming ends with the history of an uninterrupted replay; a
+#      SIGINT while the producer stalls is acted on promptly and not lost
+#      when the stream then ends;
 #   e  a history with the other clock: status 2, history unchanged;
 #   f  the same document twice: skipped as a duplicate, no extra record;
 #   g  a path that does not exist: status 1, no history created.
@@ -273,6 +275,28 @@ X replay --quiet --db "$TMP/i1.db" "$TMP/all.tar" 2>"$TMP/i1.err2" ||
     fail "resume after SIGINT on a pipe"
 cmp -s "$TMP/i1.db" "$TMP/ref.db" ||
     fail "SIGINT on a pipe: resumed history differs from a clean replay"
+
+# d1b: SIGINT while blocked on a pipe whose producer then just ends: the
+# interrupt must not be lost (status 130, not 0) and must not wait for the
+# producer (it stalls 8 s; we allow 5).
+mktar "$TMP/p0.tar" "$TMP/g" "${names[@]:0:10}"
+{ cat "$TMP/p0.tar"; sleep 8; } 2>/dev/null |
+    "$EXITSTAGE" replay --quiet --db "$TMP/i0.db" - 2>"$TMP/i0.err" &
+bgpid=$!
+sleep 1
+s0=$(date +%s)
+kill -INT $bgpid
+wait $bgpid
+st=$?
+bgpid=
+el=$(($(date +%s) - s0))
+[ $st -eq 130 ] ||
+    fail "SIGINT while blocked on a stalled pipe that then ends: status $st, expected 130 (the interrupt was lost)"
+[ $el -lt 5 ] ||
+    fail "SIGINT while blocked on a stalled pipe: exited only after ${el}s, when the producer went away"
+dbcheck "$TMP/i0.db" || fail "SIGINT on a stalled pipe: db check"
+[ "$(newest "$TMP/i0.db")" = "$(va_of "${names[9]}")" ] ||
+    fail "SIGINT on a stalled pipe: history should hold the 10 documents read"
 
 # d2: mid-processing.  --digests slows the run; retry until caught.
 "$GEN" --out-dir "$TMP/big" --days 3 --relays 3000 --seed 9 \
