@@ -441,7 +441,14 @@ static int run_source(replay *r, const source *s)
     exst_error_clear(&err);
     if ((rc = open_input(s->path, &fd)) != EXIT_OK)
         return rc;
-    int st = exst_archive_open(&a, fd, cli_name(s->path), NULL, &err);
+    exst_archive_opts aopts = {.interrupt = &cli_interrupted};
+    int st = exst_archive_open(&a, fd, cli_name(s->path), &aopts, &err);
+    if (st == EXST_ERR_INTERRUPTED) {
+        exst_archive_close(a);
+        if (fd != STDIN_FILENO)
+            close(fd);
+        return EXIT_INTERRUPT;
+    }
     if (st != EXST_OK) {
         if (fd != STDIN_FILENO)
             close(fd);
@@ -460,6 +467,10 @@ static int run_source(replay *r, const source *s)
             break;
         }
         st = exst_archive_next(a, &d, &err);
+        if (st == EXST_ERR_INTERRUPTED) {
+            rc = EXIT_INTERRUPT;
+            break;
+        }
         if (st != EXST_OK) {
             if (r->keep_going && st != EXST_ERR_NOMEM && st != EXST_ERR_IO) {
                 cli_warn("skipping the rest of %s: %s", s->path, err.message);
@@ -503,9 +514,10 @@ static void print_summary(const replay *r, int rc)
     if (st->processed > 0)
         fprintf(stderr, "  time span:               %s .. %s\n",
                 exst_time_iso(a, st->first), exst_time_iso(b, st->last));
-    fprintf(stderr, "  gaps in the archive:     %llu (%llu hours missing)\n",
+    fprintf(stderr, "  gaps in the archive:     %llu (%llu hour%s missing)\n",
             (unsigned long long)st->gaps,
-            (unsigned long long)st->missing_hours);
+            (unsigned long long)st->missing_hours,
+            st->missing_hours == 1 ? "" : "s");
     fprintf(stderr, "  already in the history:  %llu skipped\n",
             (unsigned long long)st->resumed_skips);
     if (st->duplicates)
@@ -707,6 +719,8 @@ int cmd_replay(int argc, char **argv)
         r.cur_source = i + 1;
         rc = run_source(&r, &srcs[i]);
     }
+    if (cli_interrupted && (rc == EXIT_OK || rc == EXIT_INTERRUPT))
+        rc = EXIT_INTERRUPT; /* a SIGINT during the last document counts */
     progress(&r, NULL, true);
     if (r.timeline) {
         if (fflush(r.timeline) != 0 && rc == EXIT_OK) {

@@ -33,6 +33,7 @@ enum { MODE_SINGLE, MODE_TAR, MODE_DONE };
 
 struct exst_archive {
     int fd;
+    const volatile int *interrupt; /* caller's flag, checked on EINTR */
     char *name;            /* input name (owned) */
     size_t max_doc;
     unsigned format;       /* EXST_ARCHIVE_* */
@@ -137,9 +138,16 @@ static int read_fd(exst_archive *a, void *dst, size_t n, size_t *got,
 {
     ssize_t r;
     *got = 0;
-    do {
+    for (;;) {
         r = read(a->fd, dst, n);
-    } while (r < 0 && errno == EINTR);
+        if (r >= 0 || errno != EINTR)
+            break;
+        if (a->interrupt != NULL && *a->interrupt) {
+            a->failed = EXST_ERR_INTERRUPTED;
+            return exstp_error_simple(err, EXST_ERR_INTERRUPTED, a->name,
+                                      "interrupted");
+        }
+    }
     if (r < 0) {
         char qa[4 * NAME_Q + 8];
         const int e = errno;
@@ -338,6 +346,7 @@ int exst_archive_open(exst_archive **out, int fd, const char *name,
         return exstp_error_simple(err, EXST_ERR_NOMEM, name,
                                   "out of memory");
     a->fd = fd;
+    a->interrupt = opts != NULL ? opts->interrupt : NULL;
     a->max_doc = opts != NULL && opts->max_doc_bytes != 0
                      ? opts->max_doc_bytes
                      : EXST_DEFAULT_MAX_DOC_BYTES;

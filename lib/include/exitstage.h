@@ -600,6 +600,10 @@ typedef struct exst_archive exst_archive;
 typedef struct exst_archive_opts {
     size_t max_doc_bytes; /* largest document or member after
                              decompression; 0 = EXST_DEFAULT_MAX_DOC_BYTES */
+    const volatile int *interrupt; /* optional: when a read is interrupted
+                                      by a signal and *interrupt is
+                                      nonzero, reading stops with
+                                      EXST_ERR_INTERRUPTED */
 } exst_archive_opts;
 
 /* What exst_archive_format reports (bits). */
