@@ -40,6 +40,14 @@ typedef struct ctx {
     size_t max_line;
     size_t max_relays;
     size_t relay_cap;
+    /* s lines already parsed, by hash: most entries repeat one of a few
+     * dozen flag sets, so a repeat costs a hash and a compare instead of a
+     * token-by-token lookup (SCACHE_SIZE entries, direct mapped). */
+    struct scache {
+        uint32_t off;   /* the line's arguments in the document */
+        uint32_t len;   /* 0: empty slot */
+        uint64_t flags;
+    } scache[256];
     /* preamble bookkeeping */
     unsigned seen_version, seen_status, seen_method, seen_va, seen_fu,
         seen_vu, seen_flags, seen_params;
@@ -660,12 +668,51 @@ static inline bool same_bytes(const char *a, const char *b, size_t n)
     return true;
 }
 
+static inline uint32_t hash_bytes(const char *p, size_t n)
+{
+    uint64_t h = n * UINT64_C(0x9E3779B97F4A7C15);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        h = (h ^ v) * UINT64_C(0xFF51AFD7ED558CCD);
+    }
+    for (; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * UINT64_C(0x100000001B3);
+    return (uint32_t)(h >> 40);
+}
+
+static inline bool same_line(const char *a, const char *b, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t u, v;
+        memcpy(&u, a + i, 8);
+        memcpy(&v, b + i, 8);
+        if (u != v)
+            return false;
+    }
+    for (; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 static int parse_s(ctx *x, const line *ln, exstp_relay *r)
 {
     const exst_consensus *c = x->c;
     const char *p = ln->args, *ts;
     size_t tl, hint = 0;
     char q[64];
+    const size_t alen = (size_t)(ln->end - ln->args);
+    struct scache *slot = &x->scache[hash_bytes(ln->args, alen) & 255];
+    r->s_off = (uint32_t)(ln->start - x->base);
+    r->s_end = (uint32_t)(ln->end - x->base);
+    if (slot->len == alen && alen > 0 &&
+        same_line(x->base + slot->off, ln->args, alen)) {
+        r->flags = slot->flags;
+        return EXST_OK;
+    }
     while (next_tok(&p, ln->end, &ts, &tl)) {
         size_t k = hint, tried = 0;
         /* Flags are usually in known-flags order: search from the last. */
@@ -686,8 +733,9 @@ static int parse_s(ctx *x, const line *ln, exstp_relay *r)
         r->flags |= UINT64_C(1) << k;
         hint = k + 1 < c->n_flags ? k + 1 : 0;
     }
-    r->s_off = (uint32_t)(ln->start - x->base);
-    r->s_end = (uint32_t)(ln->end - x->base);
+    slot->off = (uint32_t)(ln->args - x->base);
+    slot->len = (uint32_t)alen;
+    slot->flags = r->flags;
     return EXST_OK;
 }
 
