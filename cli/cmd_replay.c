@@ -407,7 +407,10 @@ static int peek_source(source *s, replay *r)
     struct stat sb;
     if (fstat(fd, &sb) == 0)
         s->size = (uint64_t)sb.st_size;
-    int st = exst_archive_open(&a, fd, s->path, NULL, &err);
+    /* Only the header is needed to sort: read a prefix, not the whole
+     * document (inputs are read again when they are replayed). */
+    exst_archive_opts aopts = {.peek_bytes = 64 << 10};
+    int st = exst_archive_open(&a, fd, s->path, &aopts, &err);
     if (st == EXST_OK)
         st = exst_archive_next(a, &d, &err);
     if (st == EXST_OK && d.data == NULL) {

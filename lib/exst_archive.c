@@ -34,6 +34,7 @@ enum { MODE_SINGLE, MODE_TAR, MODE_DONE };
 struct exst_archive {
     int fd;
     const volatile int *interrupt; /* caller's flag, checked on EINTR */
+    size_t peek;           /* nonzero: cut documents to this many bytes */
     char *name;            /* input name (owned) */
     size_t max_doc;
     unsigned format;       /* EXST_ARCHIVE_* */
@@ -347,6 +348,7 @@ int exst_archive_open(exst_archive **out, int fd, const char *name,
                                   "out of memory");
     a->fd = fd;
     a->interrupt = opts != NULL ? opts->interrupt : NULL;
+    a->peek = opts != NULL ? opts->peek_bytes : 0;
     a->max_doc = opts != NULL && opts->max_doc_bytes != 0
                      ? opts->max_doc_bytes
                      : EXST_DEFAULT_MAX_DOC_BYTES;
@@ -427,7 +429,9 @@ static int read_single(exst_archive *a, exst_archive_doc *doc,
 {
     /* Read at most max_doc + 1 bytes: one more than allowed tells a bomb
      * without decompressing it. */
-    const size_t limit = a->max_doc + 1;
+    const size_t limit = a->peek != 0 && a->peek < a->max_doc
+                             ? a->peek
+                             : a->max_doc + 1;
     size_t cap = FIRST_CAP < limit ? FIRST_CAP : limit;
     if (cap < a->head_len)
         cap = a->head_len;
@@ -459,7 +463,7 @@ static int read_single(exst_archive *a, exst_archive_doc *doc,
                 break;
         }
     }
-    if (len > a->max_doc) {
+    if (len > a->max_doc && a->peek == 0) {
         char what[96];
         snprintf(what, sizeof what,
                  "is over the document size limit of %zu bytes", a->max_doc);
@@ -830,17 +834,33 @@ static int read_tar(exst_archive *a, exst_archive_doc *doc, exst_error *err)
                      a->max_doc);
             return arc_error(a, err, EXST_ERR_LIMIT, a->mname, what);
         }
+        /* Peeking reads a prefix and skips the rest, unless the member is
+         * itself zstd (a prefix of a frame cannot be decompressed). */
+        uint64_t want = size;
+        if (a->peek != 0 && size > a->peek)
+            want = a->peek;
         if (!reserve(&a->doc, &a->doc_cap, (size_t)size + 1))
             return nomem(a, err);
         size_t got;
-        rc = src_read(a, a->doc, (size_t)size, &got, err);
+        rc = src_read(a, a->doc, (size_t)want, &got, err);
         if (rc != EXST_OK)
             return rc;
-        if (got < size)
+        if (want < size && got == want &&
+            is_zstd((const unsigned char *)a->doc, (size_t)want)) {
+            size_t more;
+            rc = src_read(a, a->doc + want, (size_t)(size - want), &more,
+                          err);
+            if (rc != EXST_OK)
+                return rc;
+            got += more;
+            want = size;
+        }
+        if (got < want)
             return arc_error(a, err, EXST_ERR_SYNTAX, a->mname,
                              "is truncated");
+        a->skip = (size - want) + pad;
+        size = want;
         a->doc[size] = '\0';
-        a->skip = pad;
         doc->name = a->mname;
         doc->data = a->doc;
         doc->len = (size_t)size;

@@ -600,6 +600,10 @@ typedef struct exst_archive exst_archive;
 typedef struct exst_archive_opts {
     size_t max_doc_bytes; /* largest document or member after
                              decompression; 0 = EXST_DEFAULT_MAX_DOC_BYTES */
+    size_t peek_bytes;    /* 0: whole documents.  Otherwise each document
+                             is cut to at most its first peek_bytes bytes
+                             (enough for exst_peek_header): a cheap way to
+                             sort inputs without reading them whole */
     const volatile int *interrupt; /* optional: when a read is interrupted
                                       by a signal and *interrupt is
                                       nonzero, reading stops with

@@ -1257,10 +1257,80 @@ static void test_collect_paths(void **state)
     free(root);
 }
 
+/* peek_bytes cuts documents to a prefix (for sorting inputs) yet keeps the
+ * stream in step: the member after a cut one comes back whole, and a zstd
+ * member is never cut (a frame's prefix does not decompress). */
+static void peek_first(const void *p, size_t n, size_t peek, const char **name,
+                       size_t *len, char *first, size_t firstsz)
+{
+    char *path = tmp_write(p, n);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    exst_archive *a = NULL;
+    exst_archive_opts o = {.peek_bytes = peek};
+    exst_error err;
+    exst_archive_doc d;
+    assert_int_equal(exst_archive_open(&a, fd, "in", &o, &err), EXST_OK);
+    assert_int_equal(exst_archive_next(a, &d, &err), EXST_OK);
+    assert_non_null(d.data);
+    *len = d.len;
+    snprintf(first, firstsz, "%s", d.name);
+    *name = NULL;
+    /* the next member, whole */
+    assert_int_equal(exst_archive_next(a, &d, &err), EXST_OK);
+    if (d.data != NULL) {
+        *name = "second";
+        assert_string_equal(d.name, "b");
+        assert_int_equal(d.len, sizeof DOC_B - 1);
+        assert_memory_equal(d.data, DOC_B, d.len);
+    }
+    exst_archive_close(a);
+    close(fd);
+    unlink(path);
+    free(path);
+}
+
+static void test_peek_bytes(void **state)
+{
+    (void)state;
+    char *big = make_text(100000, 7);
+    bytes t = {0}, z = {0}, zt = {0};
+    const char *second;
+    size_t len;
+    char first[64];
+    tar_file(&t, "a", big, 100000);
+    tar_file(&t, "b", DOC_B, sizeof DOC_B - 1);
+    tar_end(&t);
+    peek_first(t.p, t.len, 4096, &second, &len, first, sizeof first);
+    assert_int_equal(len, 4096);
+    assert_string_equal(first, "a");
+    assert_non_null(second);
+    /* a single plain document: its prefix */
+    peek_first(big, 100000, 4096, &second, &len, first, sizeof first);
+    assert_int_equal(len, 4096);
+    assert_null(second);
+    /* a single zstd document: a prefix of the decompressed text */
+    zcompress(&z, big, 100000, 3, 0);
+    peek_first(z.p, z.len, 4096, &second, &len, first, sizeof first);
+    assert_int_equal(len, 4096);
+    /* a zstd member is read whole and decompressed */
+    tar_file(&zt, "a", z.p, z.len);
+    tar_file(&zt, "b", DOC_B, sizeof DOC_B - 1);
+    tar_end(&zt);
+    peek_first(zt.p, zt.len, 64, &second, &len, first, sizeof first);
+    assert_int_equal(len, 100000);
+    assert_non_null(second);
+    b_free(&t);
+    b_free(&z);
+    b_free(&zt);
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tar_basic),
+        cmocka_unit_test(test_peek_bytes),
         cmocka_unit_test(test_tar_pax_and_gnu),
         cmocka_unit_test(test_tar_concatenated),
         cmocka_unit_test(test_tar_zstd),
