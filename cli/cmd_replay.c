@@ -240,8 +240,11 @@ static int one_doc(replay *r, const exst_archive_doc *d, bool in_stream)
     exst_stage_result *res = NULL;
     int rc = EXIT_OK;
     exst_error_clear(&err);
-    int s = exst_consensus_parse(&c, d->data, d->len, d->name,
-                                 &r->pol.popts, &err);
+    /* The member stays in the reader's buffer until the next one is read,
+     * so the parser can work on it in place. */
+    exst_parse_opts popts = r->pol.popts;
+    popts.flags |= EXST_PARSE_BORROW;
+    int s = exst_consensus_parse(&c, d->data, d->len, d->name, &popts, &err);
     if (s != EXST_OK) {
         if (r->keep_going && s != EXST_ERR_NOMEM) {
             cli_warn("skipping %s: %s", d->name, err.message);

@@ -597,9 +597,29 @@ static int parse_r(ctx *x, const line *ln, exstp_relay *r)
     size_t n[8], k = 0;
     char q[64];
 
+    /* Identity, digest, date and time have fixed widths: take them
+     * without scanning when a separator sits where it should (the field
+     * checks below still see every byte). */
+    static const unsigned char width_md[8] = {0, 27, 10, 8, 0, 0, 0, 0};
+    static const unsigned char width_ns[8] = {0, 27, 27, 10, 8, 0, 0, 0};
+    const unsigned char *width = md ? width_md : width_ns;
+    const char *end = ln->end;
     memset(r, 0, sizeof *r);
-    while (k < 8 && next_tok(&p, ln->end, &t[k], &n[k]))
+    while (k < 8) {
+        size_t w = width[k];
+        if (w != 0 && p < end && *p == ' ')
+            p++;
+        if (w != 0 && (size_t)(end - p) >= w && *p != ' ' &&
+            (p + w == end || p[w] == ' ')) {
+            t[k] = p;
+            n[k++] = w;
+            p += w;
+            continue;
+        }
+        if (!next_tok(&p, end, &t[k], &n[k]))
+            break;
         k++;
+    }
     if (k < want) {
         if (k == 7 && !md)
             return perr(x, EXST_ERR_SYNTAX, ln, ln->args,
@@ -1393,17 +1413,19 @@ done:
 /* ---- public ---------------------------------------------------------- */
 
 static int parse_owned(exst_consensus **out, char *doc, size_t len,
-                       const char *source, const exst_parse_opts *opts,
-                       exst_error *err)
+                       bool owned, const char *source,
+                       const exst_parse_opts *opts, exst_error *err)
 {
     static const exst_parse_opts defaults = {0};
     exst_consensus *c = exstp_calloc(1, sizeof *c);
     if (c == NULL) {
-        exst_free(doc);
+        if (owned)
+            exst_free(doc);
         return exstp_error_simple(err, EXST_ERR_NOMEM, source,
                                   "out of memory");
     }
     c->doc = doc;
+    c->doc_owned = owned;
     c->len = len;
     c->flag_exit = c->flag_badexit = c->flag_guard = -1;
     ctx x = {0};
@@ -1458,6 +1480,12 @@ int exst_consensus_parse(exst_consensus **out, const void *buf, size_t len,
             return exstp_error_simple(err, EXST_ERR_LIMIT, source,
                                       "document is larger than %zu bytes",
                                       max);
+        if (opts != NULL && (opts->flags & EXST_PARSE_BORROW)) {
+            /* The caller keeps buf alive and unchanged (see the flag). */
+            char *borrowed;
+            memcpy(&borrowed, &buf, sizeof borrowed);
+            return parse_owned(out, borrowed, len, false, source, opts, err);
+        }
         doc = exstp_malloc(len + 1);
         if (doc == NULL)
             return exstp_error_simple(err, EXST_ERR_NOMEM, source,
@@ -1466,7 +1494,7 @@ int exst_consensus_parse(exst_consensus **out, const void *buf, size_t len,
             memcpy(doc, buf, len);
         dlen = len;
     }
-    return parse_owned(out, doc, dlen, source, opts, err);
+    return parse_owned(out, doc, dlen, true, source, opts, err);
 }
 
 int exst_consensus_read(exst_consensus **out, FILE *fp, const char *source,
@@ -1512,14 +1540,15 @@ int exst_consensus_read(exst_consensus **out, FILE *fp, const char *source,
         exst_error_clear(err);
         exstp_error_simple(err, EXST_OK, source, "%s", "");
     }
-    return parse_owned(out, b.data, b.len, source, opts, err);
+    return parse_owned(out, b.data, b.len, true, source, opts, err);
 }
 
 void exst_consensus_free(exst_consensus *c)
 {
     if (c == NULL)
         return;
-    exst_free(c->doc);
+    if (c->doc_owned)
+        exst_free(c->doc);
     exst_free(c->relays);
     exst_free(c->cuts);
     exst_free(c);

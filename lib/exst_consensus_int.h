@@ -45,8 +45,9 @@ typedef struct exstp_cut {
 } exstp_cut;
 
 struct exst_consensus {
-    char *doc;                 /* owned, decompressed */
+    char *doc;                 /* decompressed; never written through */
     size_t len;
+    bool doc_owned;            /* false with EXST_PARSE_BORROW */
     exst_flavor flavor;
     unsigned method;
     int64_t valid_after;

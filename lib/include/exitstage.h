@@ -130,6 +130,11 @@ typedef enum exst_flavor {
 
 /* Parse flags. */
 #define EXST_PARSE_ALLOW_REPROCESS 0x1u /* accept exitstage annotations */
+/* Use an uncompressed (buf, len) in place instead of copying it: the
+ * caller keeps it alive and unchanged until the consensus is freed
+ * (replay parses each archive member straight from the reader's buffer).
+ * Compressed input is still decompressed into memory the consensus owns. */
+#define EXST_PARSE_BORROW 0x2u
 
 typedef void (*exst_warn_fn)(void *ud, const exst_error *warning);
 
@@ -145,9 +150,10 @@ typedef struct exst_parse_opts {
 /**
  * Parse one network-status-consensus-3 document (either flavour) from
  * (buf, len).  zstd-compressed input is recognised by its frame magic and
- * decompressed first.  The bytes are copied; the caller may free buf at
- * once.  source names the input in errors (may be NULL).  On failure *out
- * stays NULL and err (if not NULL) says where and why.
+ * decompressed first.  The bytes are copied, so the caller may free buf
+ * at once, unless opts->flags has EXST_PARSE_BORROW.  source names the
+ * input in errors (may be NULL).  On failure *out stays NULL and err (if
+ * not NULL) says where and why.
  * @return EXST_OK or an exst_status.
  */
 EXST_API EXST_NODISCARD int
