@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +37,8 @@ enum {
     OPT_QUIET,
     OPT_KEEP_GOING,
     OPT_DIGESTS,
-    OPT_CHECKPOINT
+    OPT_CHECKPOINT,
+    OPT_THREADS
 };
 
 #define DEFAULT_CHECKPOINT 168 /* a week of hourly consensuses */
@@ -58,6 +61,9 @@ static void replay_help(void)
           "  --checkpoint N         commit every N consensuses (default "
           "168)\n"
           "  --keep-going           skip bad documents, list them at the end\n"
+          "  --threads 1|2          2: read ahead on a second thread "
+          "(default\n"
+          "                         when there is more than one CPU)\n"
           "  --quiet                no progress bar\n"
           "\n" CLI_POLICY_HELP, stdout);
 }
@@ -140,6 +146,8 @@ typedef struct replay {
     const char *timeline_path, *out_dir, *reports_dir;
     FILE *timeline;
     bool keep_going, quiet, progress;
+    unsigned threads;      /* 1: read and stage on one thread; 2: a reader
+                              thread decompresses ahead */
     unsigned checkpoint;
     exst_history *h;
     int64_t resume_point;  /* history's newest when the replay began */
@@ -162,7 +170,7 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void progress(replay *r, const exst_archive *a, bool final)
+static void progress(replay *r, uint64_t source_bytes, bool final)
 {
     if (!r->progress)
         return;
@@ -171,7 +179,7 @@ static void progress(replay *r, const exst_archive *a, bool final)
         return;
     r->last_draw = t;
     double el = t - ((double)r->t0.tv_sec + (double)r->t0.tv_nsec / 1e9);
-    uint64_t done = r->done_bytes + (a ? exst_archive_bytes_in(a) : 0);
+    uint64_t done = r->done_bytes + source_bytes;
     double mbs = el > 0 ? (double)done / 1e6 / el : 0;
     double frac = r->total_bytes ? (double)done / (double)r->total_bytes : 0;
     double eta = frac > 0 && frac < 1 ? el / frac - el : 0;
@@ -439,68 +447,307 @@ static int peek_source(source *s, replay *r)
     return EXIT_OK;
 }
 
-static int run_source(replay *r, const source *s)
-{
-    int fd, rc;
-    exst_archive *a = NULL;
+/*
+ * Reading and staging are split by what they share: a producer walks the
+ * sources in order and emits events (a document, a source's end, an
+ * error); a consumer handles them in the same order.  Single-threaded, the
+ * producer calls the consumer directly.  With --threads 2 the producer runs
+ * on its own thread (decompression and tar parsing overlap with parsing
+ * and staging) and hands documents over through a small ring of buffers;
+ * the history is only ever touched by the consumer, in order.
+ */
+enum { EV_DOC, EV_END, EV_ERROR };
+
+typedef struct event {
+    int kind;
+    const source *src;
+    exst_archive_doc doc; /* EV_DOC */
+    bool stream;          /* the document came from a tar or stdin */
+    uint64_t bytes_in;    /* input bytes of this source read so far */
+    int status;           /* EV_ERROR */
     exst_error err;
-    exst_error_clear(&err);
-    if ((rc = open_input(s->path, &fd)) != EXIT_OK)
+} event;
+
+/* Consume one event; returns EXIT_OK to go on. */
+static int handle_event(replay *r, const event *ev)
+{
+    switch (ev->kind) {
+    case EV_DOC: {
+        int rc = one_doc(r, &ev->doc, ev->stream);
+        progress(r, ev->bytes_in, false);
         return rc;
-    exst_archive_opts aopts = {.interrupt = &cli_interrupted};
-    int st = exst_archive_open(&a, fd, cli_name(s->path), &aopts, &err);
-    if (st == EXST_ERR_INTERRUPTED) {
-        exst_archive_close(a);
-        if (fd != STDIN_FILENO)
-            close(fd);
+    }
+    case EV_END:
+        r->done_bytes += ev->bytes_in;
+        return EXIT_OK;
+    default:
+        break;
+    }
+    if (ev->status == EXST_ERR_INTERRUPTED)
         return EXIT_INTERRUPT;
+    if (r->keep_going && ev->status != EXST_ERR_NOMEM &&
+        !(ev->status == EXST_ERR_IO && ev->doc.name != NULL)) {
+        const char *what = ev->err.source[0] ? ev->err.source
+                                             : ev->src->path;
+        cli_warn("skipping %s%s: %s", ev->doc.name ? "the rest of " : "",
+                 ev->src->path, ev->err.message);
+        note_bad(r, what, &ev->err);
+        return EXIT_OK;
     }
-    if (st != EXST_OK) {
-        if (fd != STDIN_FILENO)
-            close(fd);
-        if (r->keep_going && st != EXST_ERR_NOMEM) {
-            note_bad(r, s->path, &err);
-            return EXIT_OK;
-        }
-        return cli_report(st, &err);
+    return cli_report(ev->status, &ev->err);
+}
+
+typedef struct sink sink;
+struct sink {
+    /* Deliver an event; false stops the producer. */
+    bool (*emit)(sink *k, event *ev);
+    replay *r;
+    int rc; /* single-threaded: the consumer's verdict */
+};
+
+static bool emit_direct(sink *k, event *ev)
+{
+    k->rc = handle_event(k->r, ev);
+    return k->rc == EXIT_OK && !cli_interrupted;
+}
+
+/* Read one source and emit its documents; false if told to stop. */
+static bool produce_source(sink *k, const source *s)
+{
+    event ev;
+    exst_archive *a = NULL;
+    int fd = STDIN_FILENO;
+    memset(&ev, 0, sizeof ev);
+    ev.src = s;
+    ev.kind = EV_ERROR;
+    if (strcmp(s->path, "-") != 0 &&
+        (fd = open(s->path, O_RDONLY | O_CLOEXEC)) < 0) {
+        ev.status = EXST_ERR_IO;
+        snprintf(ev.err.message, sizeof ev.err.message,
+                 "cannot open '%s': %s", s->path, strerror(errno));
+        return k->emit(k, &ev);
     }
-    const bool stream = (exst_archive_format(a) & EXST_ARCHIVE_TAR) ||
-                        strcmp(s->path, "-") == 0;
-    for (;;) {
-        exst_archive_doc d;
-        if (cli_interrupted) {
-            rc = EXIT_INTERRUPT;
-            break;
-        }
-        st = exst_archive_next(a, &d, &err);
-        if (st == EXST_ERR_INTERRUPTED) {
-            rc = EXIT_INTERRUPT;
-            break;
-        }
-        if (st != EXST_OK) {
-            if (r->keep_going && st != EXST_ERR_NOMEM && st != EXST_ERR_IO) {
-                cli_warn("skipping the rest of %s: %s", s->path, err.message);
-                note_bad(r, err.source[0] ? err.source : s->path, &err);
-                rc = EXIT_OK;
-            } else {
-                rc = cli_report(st, &err);
+    exst_archive_opts aopts = {.interrupt = &cli_interrupted};
+    ev.status = exst_archive_open(&a, fd, cli_name(s->path), &aopts, &ev.err);
+    bool go_on;
+    if (ev.status != EXST_OK) {
+        go_on = k->emit(k, &ev);
+    } else {
+        ev.stream = (exst_archive_format(a) & EXST_ARCHIVE_TAR) ||
+                    strcmp(s->path, "-") == 0;
+        for (;;) {
+            if (cli_interrupted) {
+                ev.kind = EV_ERROR;
+                ev.status = EXST_ERR_INTERRUPTED;
+                go_on = k->emit(k, &ev);
+                break;
             }
-            break;
+            exst_error_clear(&ev.err);
+            ev.status = exst_archive_next(a, &ev.doc, &ev.err);
+            ev.bytes_in = exst_archive_bytes_in(a);
+            if (ev.status != EXST_OK) {
+                ev.kind = EV_ERROR;
+                ev.doc.name = "";  /* marks "after the start" */
+                go_on = k->emit(k, &ev);
+                break;
+            }
+            if (ev.doc.data == NULL) {
+                ev.kind = EV_END;
+                go_on = k->emit(k, &ev);
+                break;
+            }
+            ev.kind = EV_DOC;
+            if (!(go_on = k->emit(k, &ev)))
+                break;
         }
-        if (d.data == NULL) {
-            rc = EXIT_OK;
-            break;
-        }
-        rc = one_doc(r, &d, stream);
-        progress(r, a, false);
-        if (rc != EXIT_OK)
-            break;
     }
-    r->done_bytes += exst_archive_bytes_in(a);
     exst_archive_close(a);
     if (fd != STDIN_FILENO)
         close(fd);
+    return go_on;
+}
+
+/* ---- the threaded hand-over --------------------------------------- */
+
+#define RING 4
+
+typedef struct slot {
+    event ev;
+    char *buf, *name;
+    size_t cap, name_cap;
+} slot;
+
+typedef struct ring {
+    sink k;                  /* first: the producer's sink */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    slot slots[RING];
+    size_t head, count;      /* next slot to consume, slots filled */
+    bool stop;               /* consumer says: no more */
+    bool done;               /* producer finished every source */
+    const source *srcs;
+    size_t n_src;
+} ring;
+
+static bool grow(char **buf, size_t *cap, size_t need)
+{
+    if (*cap >= need)
+        return true;
+    size_t c = *cap ? *cap : 1 << 16;
+    while (c < need)
+        c *= 2;
+    char *p = realloc(*buf, c);
+    if (p == NULL)
+        return false;
+    *buf = p;
+    *cap = c;
+    return true;
+}
+
+static bool emit_ring(sink *k, event *ev)
+{
+    ring *g = (ring *)k; /* the sink is the ring's first member */
+    pthread_mutex_lock(&g->mu);
+    while (g->count == RING && !g->stop)
+        pthread_cond_wait(&g->cv, &g->mu);
+    if (g->stop) {
+        pthread_mutex_unlock(&g->mu);
+        return false;
+    }
+    slot *sl = &g->slots[(g->head + g->count) % RING];
+    pthread_mutex_unlock(&g->mu);
+    /* The slot is the producer's until it is counted in. */
+    sl->ev = *ev;
+    if (ev->kind == EV_DOC || ev->doc.name != NULL) {
+        const char *nm = ev->doc.name ? ev->doc.name : "";
+        size_t nl = strlen(nm) + 1;
+        size_t dl = ev->kind == EV_DOC ? ev->doc.len : 0;
+        if (!grow(&sl->name, &sl->name_cap, nl) ||
+            !grow(&sl->buf, &sl->cap, dl + 1)) {
+            sl->ev.kind = EV_ERROR;
+            sl->ev.status = EXST_ERR_NOMEM;
+            snprintf(sl->ev.err.message, sizeof sl->ev.err.message,
+                     "out of memory");
+        } else {
+            memcpy(sl->name, nm, nl);
+            sl->ev.doc.name = sl->name;
+            if (ev->kind == EV_DOC) {
+                memcpy(sl->buf, ev->doc.data, dl);
+                sl->buf[dl] = '\0';
+                sl->ev.doc.data = sl->buf;
+            }
+        }
+    }
+    pthread_mutex_lock(&g->mu);
+    g->count++;
+    pthread_cond_broadcast(&g->cv);
+    bool go_on = !g->stop;
+    pthread_mutex_unlock(&g->mu);
+    return go_on && sl->ev.status != EXST_ERR_NOMEM;
+}
+
+static void *producer_main(void *arg)
+{
+    ring *g = arg;
+    for (size_t i = 0; i < g->n_src; i++) {
+        if (g->srcs[i].flavor < 0)
+            continue; /* unreadable, listed as skipped */
+        if (!produce_source(&g->k, &g->srcs[i]))
+            break;
+    }
+    pthread_mutex_lock(&g->mu);
+    g->done = true;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+static int run_threaded(replay *r, const source *srcs, size_t n_src)
+{
+    ring *g = calloc(1, sizeof *g);
+    pthread_t th;
+    int rc = EXIT_OK;
+    if (g == NULL) {
+        cli_msg("out of memory");
+        return EXIT_FAIL;
+    }
+    g->k.emit = emit_ring;
+    g->k.r = r;
+    g->srcs = srcs;
+    g->n_src = n_src;
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    if (pthread_create(&th, NULL, producer_main, g) != 0) {
+        cli_msg("cannot start the reader thread");
+        free(g);
+        return EXIT_FAIL;
+    }
+    bool signalled = false;
+    for (;;) {
+        pthread_mutex_lock(&g->mu);
+        while (g->count == 0 && !g->done) {
+            if (cli_interrupted && !signalled) {
+                /* Wake a reader blocked in read(2): its EINTR ends it. */
+                signalled = true;
+                pthread_kill(th, SIGINT);
+            }
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 100000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&g->cv, &g->mu, &ts);
+        }
+        if (g->count == 0) { /* done */
+            pthread_mutex_unlock(&g->mu);
+            break;
+        }
+        slot *sl = &g->slots[g->head];
+        pthread_mutex_unlock(&g->mu);
+        r->cur_source = (size_t)(sl->ev.src - srcs) + 1;
+        rc = handle_event(r, &sl->ev);
+        if (rc == EXIT_OK && cli_interrupted)
+            rc = EXIT_INTERRUPT;
+        pthread_mutex_lock(&g->mu);
+        g->head = (g->head + 1) % RING;
+        g->count--;
+        if (rc != EXIT_OK)
+            g->stop = true;
+        pthread_cond_broadcast(&g->cv);
+        pthread_mutex_unlock(&g->mu);
+        if (rc != EXIT_OK)
+            break;
+    }
+    if (rc != EXIT_OK && !g->done)
+        pthread_kill(th, SIGINT); /* a reader blocked in read(2) */
+    pthread_join(th, NULL);
+    for (size_t i = 0; i < RING; i++) {
+        free(g->slots[i].buf);
+        free(g->slots[i].name);
+    }
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+    free(g);
     return rc;
+}
+
+static int run_sources(replay *r, const source *srcs, size_t n_src)
+{
+    if (r->threads > 1)
+        return run_threaded(r, srcs, n_src);
+    sink k = {.emit = emit_direct, .r = r, .rc = EXIT_OK};
+    for (size_t i = 0; i < n_src; i++) {
+        if (srcs[i].flavor < 0)
+            continue; /* unreadable, listed as skipped */
+        r->cur_source = i + 1;
+        if (!produce_source(&k, &srcs[i]))
+            break;
+    }
+    if (k.rc == EXIT_OK && cli_interrupted)
+        return EXIT_INTERRUPT;
+    return k.rc;
 }
 
 static void print_summary(const replay *r, int rc)
@@ -568,6 +815,7 @@ int cmd_replay(int argc, char **argv)
         {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
         {"digests", no_argument, NULL, OPT_DIGESTS},
         {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
+        {"threads", required_argument, NULL, OPT_THREADS},
         CLI_POLICY_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -576,6 +824,7 @@ int cmd_replay(int argc, char **argv)
     bool digests = false;
     memset(&r, 0, sizeof r);
     r.checkpoint = DEFAULT_CHECKPOINT;
+    r.threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
     r.st.warm_from = EXST_TIME_NONE;
     r.prev_t = INT64_MIN;
     opterr = 0;
@@ -614,6 +863,14 @@ int cmd_replay(int argc, char **argv)
             r.checkpoint = (unsigned)v;
             break;
         }
+        case OPT_THREADS:
+            if (strcmp(optarg, "1") == 0)
+                r.threads = 1;
+            else if (strcmp(optarg, "2") == 0)
+                r.threads = 2;
+            else
+                return cli_usage("--threads: expected 1 or 2");
+            break;
         case '?':
             return cli_usage("replay: unknown option or missing value in "
                              "'%s'", argv[optind - 1]);
@@ -719,15 +976,10 @@ int cmd_replay(int argc, char **argv)
     }
     cli_install_sigint();
     clock_gettime(CLOCK_MONOTONIC, &r.t0);
-    for (size_t i = 0; i < n_src && rc == EXIT_OK; i++) {
-        if (srcs[i].flavor < 0)
-            continue; /* unreadable, listed as skipped */
-        r.cur_source = i + 1;
-        rc = run_source(&r, &srcs[i]);
-    }
+    rc = run_sources(&r, srcs, n_src);
     if (cli_interrupted && (rc == EXIT_OK || rc == EXIT_INTERRUPT))
         rc = EXIT_INTERRUPT; /* a SIGINT during the last document counts */
-    progress(&r, NULL, true);
+    progress(&r, 0, true);
     if (r.timeline) {
         if (fflush(r.timeline) != 0 && rc == EXIT_OK) {
             cli_msg("cannot write timeline '%s': %s", r.timeline_path,
