@@ -320,8 +320,15 @@ int cli_wait(double *out, const char *value)
 
 static void on_sigint(int sig)
 {
+    int saved = errno;
     (void)sig;
-    cli_interrupted = 1;
+    __atomic_store_n(&cli_interrupted, 1, __ATOMIC_RELAXED);
+    errno = saved;
+}
+
+bool cli_is_interrupted(void)
+{
+    return __atomic_load_n(&cli_interrupted, __ATOMIC_RELAXED) != 0;
 }
 
 void cli_install_sigint(void)

@@ -58,8 +58,10 @@ int cli_duration(int64_t *out, const char *opt, const char *value);
 /* Parse --wait[=SECONDS]: NULL means wait forever. */
 int cli_wait(double *out, const char *value);
 
-/* Set by the SIGINT handler. */
+/* Set by the SIGINT handler (an atomic store); read it with
+ * cli_is_interrupted(), from any thread. */
 extern volatile int cli_interrupted;
+bool cli_is_interrupted(void);
 void cli_install_sigint(void);
 
 #endif

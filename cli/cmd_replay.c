@@ -508,7 +508,7 @@ struct sink {
 static bool emit_direct(sink *k, event *ev)
 {
     k->rc = handle_event(k->r, ev);
-    return k->rc == EXIT_OK && !cli_interrupted;
+    return k->rc == EXIT_OK && !cli_is_interrupted();
 }
 
 /* Read one source and emit its documents; false if told to stop. */
@@ -536,7 +536,7 @@ static bool produce_source(sink *k, const source *s)
         ev.stream = (exst_archive_format(a) & EXST_ARCHIVE_TAR) ||
                     strcmp(s->path, "-") == 0;
         for (;;) {
-            if (cli_interrupted) {
+            if (cli_is_interrupted()) {
                 ev.kind = EV_ERROR;
                 ev.status = EXST_ERR_INTERRUPTED;
                 go_on = k->emit(k, &ev);
@@ -686,7 +686,7 @@ static int run_threaded(replay *r, const source *srcs, size_t n_src)
     for (;;) {
         pthread_mutex_lock(&g->mu);
         while (g->count == 0 && !g->done) {
-            if (cli_interrupted && !signalled) {
+            if (cli_is_interrupted() && !signalled) {
                 /* Wake a reader blocked in read(2): its EINTR ends it. */
                 signalled = true;
                 pthread_kill(th, SIGINT);
@@ -708,7 +708,7 @@ static int run_threaded(replay *r, const source *srcs, size_t n_src)
         pthread_mutex_unlock(&g->mu);
         r->cur_source = (size_t)(sl->ev.src - srcs) + 1;
         rc = handle_event(r, &sl->ev);
-        if (rc == EXIT_OK && cli_interrupted)
+        if (rc == EXIT_OK && cli_is_interrupted())
             rc = EXIT_INTERRUPT;
         pthread_mutex_lock(&g->mu);
         g->head = (g->head + 1) % RING;
@@ -720,7 +720,10 @@ static int run_threaded(replay *r, const source *srcs, size_t n_src)
         if (rc != EXIT_OK)
             break;
     }
-    if (rc != EXIT_OK && !g->done)
+    pthread_mutex_lock(&g->mu);
+    const bool reader_done = g->done;
+    pthread_mutex_unlock(&g->mu);
+    if (rc != EXIT_OK && !reader_done)
         pthread_kill(th, SIGINT); /* a reader blocked in read(2) */
     pthread_join(th, NULL);
     for (size_t i = 0; i < RING; i++) {
@@ -745,7 +748,7 @@ static int run_sources(replay *r, const source *srcs, size_t n_src)
         if (!produce_source(&k, &srcs[i]))
             break;
     }
-    if (k.rc == EXIT_OK && cli_interrupted)
+    if (k.rc == EXIT_OK && cli_is_interrupted())
         return EXIT_INTERRUPT;
     return k.rc;
 }
@@ -977,7 +980,7 @@ int cmd_replay(int argc, char **argv)
     cli_install_sigint();
     clock_gettime(CLOCK_MONOTONIC, &r.t0);
     rc = run_sources(&r, srcs, n_src);
-    if (cli_interrupted && (rc == EXIT_OK || rc == EXIT_INTERRUPT))
+    if (cli_is_interrupted() && (rc == EXIT_OK || rc == EXIT_INTERRUPT))
         rc = EXIT_INTERRUPT; /* a SIGINT during the last document counts */
     progress(&r, 0, true);
     if (r.timeline) {

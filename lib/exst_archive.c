@@ -143,7 +143,10 @@ static int read_fd(exst_archive *a, void *dst, size_t n, size_t *got,
         r = read(a->fd, dst, n);
         if (r >= 0 || errno != EINTR)
             break;
-        if (a->interrupt != NULL && *a->interrupt) {
+        /* The flag is set by a signal handler, maybe on another thread:
+         * read it atomically. */
+        if (a->interrupt != NULL &&
+            __atomic_load_n(a->interrupt, __ATOMIC_RELAXED) != 0) {
             a->failed = EXST_ERR_INTERRUPTED;
             return exstp_error_simple(err, EXST_ERR_INTERRUPTED, a->name,
                                       "interrupted");
