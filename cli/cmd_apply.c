@@ -78,7 +78,7 @@ int cmd_apply(int argc, char **argv)
 
     memset(&pol, 0, sizeof pol);
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "+ho:", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
         switch (ch) {
         case 'h':
             apply_help();

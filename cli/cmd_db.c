@@ -202,7 +202,7 @@ int cmd_db(int argc, char **argv)
     argc--;
     argv++;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (ch) {
         case 'h':
             db_help();

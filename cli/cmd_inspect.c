@@ -30,7 +30,7 @@ int cmd_inspect(int argc, char **argv)
     memset(&popts, 0, sizeof popts);
     int ch;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (ch) {
         case 'h':
             inspect_help();

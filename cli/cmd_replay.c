@@ -308,9 +308,8 @@ static int one_doc(replay *r, const exst_archive_doc *d, bool in_stream)
         rc = cli_report(s, &err);
         goto done;
     }
-    if (cli_verbosity > 0)
-        for (size_t i = 0; i < exst_stage_warning_count(res); i++)
-            cli_warn("%s: %s", d->name, exst_stage_warning(res, i));
+    for (size_t i = 0; i < exst_stage_warning_count(res); i++)
+        cli_warn("%s: %s", d->name, exst_stage_warning(res, i));
     const exst_stage_summary *sum = exst_stage_get_summary(res);
     if (r->timeline) {
         exst_span tl = exst_stage_timeline(res);
@@ -825,13 +824,15 @@ int cmd_replay(int argc, char **argv)
     replay r;
     int ch, rc;
     bool digests = false;
+    cli_out tl_out = {.fd = -1};
+    bool tl_open = false;
     memset(&r, 0, sizeof r);
     r.checkpoint = DEFAULT_CHECKPOINT;
     r.threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
     r.st.warm_from = EXST_TIME_NONE;
     r.prev_t = INT64_MIN;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (ch) {
         case 'h':
             replay_help();
@@ -968,8 +969,14 @@ int cmd_replay(int argc, char **argv)
         if (strcmp(r.timeline_path, "-") == 0) {
             r.timeline = stdout;
         } else {
-            r.timeline = fopen(r.timeline_path, "w");
-            if (r.timeline == NULL) {
+            /* Written to a temporary file and renamed at the end, so a
+             * crash never leaves a half-written timeline behind. */
+            int fd2;
+            if ((rc = cli_out_open(&tl_out, r.timeline_path)) != EXIT_OK)
+                goto out;
+            tl_open = true;
+            if ((fd2 = dup(tl_out.fd)) < 0 ||
+                (r.timeline = fdopen(fd2, "w")) == NULL) {
                 cli_msg("cannot create '%s': %s", r.timeline_path,
                         strerror(errno));
                 rc = EXIT_FAIL;
@@ -984,13 +991,24 @@ int cmd_replay(int argc, char **argv)
         rc = EXIT_INTERRUPT; /* a SIGINT during the last document counts */
     progress(&r, 0, true);
     if (r.timeline) {
-        if (fflush(r.timeline) != 0 && rc == EXIT_OK) {
+        bool bad = fflush(r.timeline) != 0;
+        if (r.timeline != stdout) {
+            bad |= fclose(r.timeline) != 0;
+            r.timeline = NULL;
+        }
+        if (bad && rc == EXIT_OK) {
             cli_msg("cannot write timeline '%s': %s", r.timeline_path,
                     strerror(errno));
             rc = EXIT_FAIL;
         }
-        if (r.timeline != stdout)
-            fclose(r.timeline);
+        /* The records written match the history committed below, also
+         * when the replay stopped early. */
+        if (tl_open && !bad) {
+            tl_open = false;
+            int trc = cli_out_commit(&tl_out);
+            if (rc == EXIT_OK)
+                rc = trc;
+        }
     }
     /* Commit the state after the last good consensus (SPEC 4.4). */
     if (r.since_commit > 0 || (rc == EXIT_OK && access(r.db, F_OK) != 0)) {
@@ -1003,6 +1021,10 @@ int cmd_replay(int argc, char **argv)
                 "consensus");
     print_summary(&r, rc);
 out:
+    if (r.timeline != NULL && r.timeline != stdout)
+        fclose(r.timeline);
+    if (tl_open)
+        cli_out_abort(&tl_out);
     for (uint64_t i = 0; i < r.st.bad && i < MAX_LISTED_SKIPS; i++)
         free(r.st.bad_names[i]);
     free(r.st.staged.v);

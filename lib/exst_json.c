@@ -26,7 +26,10 @@ int exstp_json_finish(char **out, json_t *root, bool compact,
     *out = NULL;
     if (root == NULL)
         return exstp_error_simple(err, EXST_ERR_NOMEM, NULL, "out of memory");
-    size_t flags = JSON_SORT_KEYS | (compact ? JSON_COMPACT : JSON_INDENT(2));
+    /* Fractions are rounded to 6 decimals; 10 significant digits print
+     * them without binary noise (0.00225, not 0.0022499999999999998). */
+    size_t flags = JSON_SORT_KEYS | JSON_REAL_PRECISION(10) |
+                   (compact ? JSON_COMPACT : JSON_INDENT(2));
     char *s = json_dumps(root, flags);
     json_decref(root);
     if (s == NULL)

@@ -211,7 +211,8 @@ lock_held() {
 }
 start_slow_writer() {
     rm -f "$tmp/e/go"
-    ( "$E" apply --db "$tmp/e/h.db" "$DOC10" 2>"$tmp/e/err1"
+    # --wait: lock_held's own probe holds the lock for an instant.
+    ( "$E" apply --wait --db "$tmp/e/h.db" "$DOC10" 2>"$tmp/e/err1"
       echo $? >"$tmp/e/st1" ) |
         { while [ ! -e "$tmp/e/go" ]; do sleep 0.05; done; cat >/dev/null; } &
     slow=$!

@@ -17,6 +17,10 @@
 
 set -u
 
+if [ "${EXST_SANITIZED:-0}" = 1 ]; then
+    echo "SKIP: sanitizer build (shadow memory makes RSS bounds meaningless)"
+    exit 77
+fi
 EXITSTAGE=${EXITSTAGE:-}
 GEN=${EXST_GEN:-}
 for x in "$EXITSTAGE" "$GEN"; do

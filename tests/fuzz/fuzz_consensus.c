@@ -35,6 +35,7 @@ static void edited_roundtrip(const exst_consensus *c)
     uint8_t *strip = calloc(n ? n : 1, 1);
     int64_t *rs = calloc(n ? n : 1, sizeof *rs);
     int64_t *el = calloc(n ? n : 1, sizeof *el);
+    char *out = NULL;
     if (strip == NULL || rs == NULL || el == NULL)
         goto done;
     size_t stripped = 0;
@@ -56,7 +57,6 @@ static void edited_roundtrip(const exst_consensus *c)
     wo.enforce = ann.enforce;
     wo.weights = &w;
     wo.annotation = &ann;
-    char *out = NULL;
     size_t out_len = 0;
     exst_error err;
     int rc = exst_consensus_write(&out, &out_len, c, &wo, &err);
