@@ -102,15 +102,19 @@ for r in $(seq 1 "$reps"); do
     timed zstd sh -c 'zstd -qdc "$1" >/dev/null' sh "$archive" ||
         { echo "zstd -dc failed" >&2; exit 1; }
     rm -f "$WORK/h.db" "$WORK/h.db.lock"
-    timed replay "$EXITSTAGE" replay --quiet --db "$WORK/h.db" "$archive" \
-        2>"$WORK/replay.err" || { cat "$WORK/replay.err"; exit 1; }
+    timed replay "$EXITSTAGE" replay --threads 1 --quiet --db "$WORK/h.db" \
+        "$archive" 2>"$WORK/replay.err" || { cat "$WORK/replay.err"; exit 1; }
     rm -f "$WORK/h.db" "$WORK/h.db.lock"
-    timed timeline "$EXITSTAGE" replay --quiet --db "$WORK/h.db" \
+    timed timeline "$EXITSTAGE" replay --threads 1 --quiet --db "$WORK/h.db" \
         --timeline /dev/null "$archive" 2>"$WORK/tl.err" ||
         { cat "$WORK/tl.err"; exit 1; }
+    rm -f "$WORK/h.db" "$WORK/h.db.lock"
+    timed threaded "$EXITSTAGE" replay --threads 2 --quiet --db "$WORK/h.db" \
+        "$archive" 2>"$WORK/th.err" || { cat "$WORK/th.err"; exit 1; }
     echo "  run $r: zstd -dc $(tail -n 1 "$WORK/zstd.t") s," \
         "replay $(tail -n 1 "$WORK/replay.t") s," \
-        "replay --timeline $(tail -n 1 "$WORK/timeline.t") s"
+        "replay --timeline $(tail -n 1 "$WORK/timeline.t") s," \
+        "replay --threads 2 $(tail -n 1 "$WORK/threaded.t") s"
 done
 grep -E 'consensuses processed' "$WORK/replay.err"
 
@@ -125,14 +129,16 @@ stat_line() { # LABEL NAME
 }
 echo
 stat_line zstd "zstd -dc >/dev/null"
-stat_line replay "exitstage replay"
-stat_line timeline "exitstage replay --timeline"
+stat_line replay "replay (one thread)"
+stat_line timeline "replay --timeline (one thr.)"
+stat_line threaded "replay --threads 2"
 zb=$(sort -g "$WORK/zstd.t" | head -n 1)
 rb=$(sort -g "$WORK/replay.t" | head -n 1)
 tb=$(sort -g "$WORK/timeline.t" | head -n 1)
-awk -v z="$zb" -v r="$rb" -v t="$tb" 'BEGIN {
-    printf "ratio replay / zstd -dc (best times): %.2f (goal <= 2); with --timeline %.2f\n",
-        r / z, t / z }'
+hb=$(sort -g "$WORK/threaded.t" | head -n 1)
+awk -v z="$zb" -v r="$rb" -v t="$tb" -v h="$hb" 'BEGIN {
+    printf "ratio replay / zstd -dc (best times): one thread %.2f (goal <= 2), with --timeline %.2f; two threads %.2f\n",
+        r / z, t / z, h / z }'
 if [ -n "$TIME" ]; then
     zc=$(sort -g "$WORK/zstd.cpu" | head -n 1)
     rc=$(sort -g "$WORK/replay.cpu" | head -n 1)

@@ -188,7 +188,7 @@ static void progress(replay *r, uint64_t source_bytes, bool final)
     for (int i = 0; i < 30; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[30] = '\0';
-    fprintf(stderr, "\r[%s] %llu docs, input %zu/%zu, %.1f MB/s, ETA %02d:%02d%s",
+    fprintf(stderr, "\r[%s] %llu docs, input %zu/%zu, %.1f MB/s read, ETA %02d:%02d%s",
             bar, (unsigned long long)r->n_docs_done, r->cur_source,
             r->n_sources, mbs, (int)(eta / 60), (int)eta % 60,
             final ? "\n" : "");
