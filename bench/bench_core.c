@@ -176,6 +176,8 @@ int main(void)
                                  EXST_ENFORCE_FLAG, n_strip};
     phase ph[3] = {{"parse", 0}, {"weights", 0}, {"write", 0}};
     size_t iters = 0, out_total = 0;
+    double best_iter = 1e9; /* this machine is shared: the best iteration
+                               shows the code, the mean the machine */
     const double t_start = now();
     while (iters < MIN_ITERS || now() - t_start < MIN_SECONDS) {
         double t0 = now();
@@ -202,6 +204,8 @@ int main(void)
         ph[0].secs += t1 - t0;
         ph[1].secs += t2 - t1;
         ph[2].secs += t3 - t2;
+        if (t3 - t0 < best_iter)
+            best_iter = t3 - t0;
         iters++;
     }
 
@@ -233,6 +237,8 @@ int main(void)
     }
     printf("  %-22s %12.3f %12.0f\n", "core (parse+wt+write)",
            total * 1e3 / (double)iters, mb * (double)iters / total);
+    printf("  %-22s %12.3f %12.0f\n", "core, best iteration",
+           best_iter * 1e3, mb / best_iter);
     printf("  %-22s %12.3f %12.0f\n", "zstd + parse (ref.)",
            zsecs * 1e3 / (double)ziters, mb * (double)ziters / zsecs);
 
