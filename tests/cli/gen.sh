@@ -12,6 +12,7 @@
 # Exit status: 0 pass, 1 fail, 77 skip.
 
 set -u
+. "$(dirname "$0")/common.bash"
 
 GEN=${EXST_GEN:-}
 if [ -z "$GEN" ] || [ ! -x "$GEN" ]; then
@@ -19,17 +20,8 @@ if [ -z "$GEN" ] || [ ! -x "$GEN" ]; then
     exit 77
 fi
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/exst-gen.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
+make_tmp gen
 
-fails=0
-fail() {
-    echo "FAIL: $*"
-    fails=$((fails + 1))
-}
-ok() {
-    echo "ok: $*"
-}
 
 DAYS=2
 RELAYS=150
@@ -182,9 +174,4 @@ else
     echo "note: /usr/bin/python3 has no stem; stem part skipped"
 fi
 
-if [ $fails -ne 0 ]; then
-    echo "$fails failure(s)"
-    exit 1
-fi
-echo "all passed"
-exit 0
+finish

@@ -22,6 +22,7 @@
 # Exit status: 0 pass, 1 fail, 77 skip.
 
 set -u
+. "$(dirname "$0")/common.bash"
 
 SRC=${EXST_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 MAN=$SRC/man/exitstage.1
@@ -34,17 +35,8 @@ if [ ! -f "$MAN" ]; then
     exit 77
 fi
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/exst-man.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
+make_tmp man
 
-fails=0
-fail() {
-    echo "FAIL: $*"
-    fails=$((fails + 1))
-}
-ok() {
-    echo "ok: $*"
-}
 note() {
     echo "note: $*"
 }
@@ -273,9 +265,4 @@ else
     fi
 fi
 
-if [ $fails -ne 0 ]; then
-    echo "$fails failure(s)"
-    exit 1
-fi
-echo "all passed"
-exit 0
+finish

@@ -30,21 +30,12 @@
 # Exit status: 0 pass, 1 fail, 77 skip.
 
 set -u
+. "$(dirname "$0")/common.bash"
 
 EXITSTAGE=${EXITSTAGE:-}
 GEN=${EXST_GEN:-}
-for x in "$EXITSTAGE" "$GEN"; do
-    if [ -z "$x" ] || [ ! -x "$x" ]; then
-        echo "SKIP: EXITSTAGE or EXST_GEN not set or not executable"
-        exit 77
-    fi
-done
-for t in tar zstd jq; do
-    command -v $t >/dev/null 2>&1 || {
-        echo "SKIP: $t not installed"
-        exit 77
-    }
-done
+need_exe EXITSTAGE GEN
+need_cmd tar zstd jq
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/exst-rfaults.XXXXXX") || exit 1
 bgpid=
@@ -53,15 +44,6 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-
-fails=0
-fail() {
-    echo "FAIL: $*"
-    fails=$((fails + 1))
-}
-ok() {
-    echo "ok: $*"
-}
 
 # (Not for background jobs: kill must reach exitstage, not a subshell.)
 X() { "$EXITSTAGE" "$@"; }
@@ -381,9 +363,4 @@ grep -q 'no-such-file' "$TMP/m.err" || fail "missing path: not named"
 [ ! -e "$TMP/m.db" ] || fail "missing path: a history was created"
 ok "a missing path: status 1, no history"
 
-if [ $fails -ne 0 ]; then
-    echo "$fails failure(s)"
-    exit 1
-fi
-echo "all passed"
-exit 0
+finish

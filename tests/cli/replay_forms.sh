@@ -24,33 +24,15 @@
 # Exit status: 0 pass, 1 fail, 77 skip.
 
 set -u
+. "$(dirname "$0")/common.bash"
 
 EXITSTAGE=${EXITSTAGE:-}
 GEN=${EXST_GEN:-}
-for x in "$EXITSTAGE" "$GEN"; do
-    if [ -z "$x" ] || [ ! -x "$x" ]; then
-        echo "SKIP: EXITSTAGE or EXST_GEN not set or not executable"
-        exit 77
-    fi
-done
-for t in tar zstd; do
-    command -v $t >/dev/null 2>&1 || {
-        echo "SKIP: $t not installed"
-        exit 77
-    }
-done
+need_exe EXITSTAGE GEN
+need_cmd tar zstd
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/exst-rforms.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
+make_tmp rforms
 
-fails=0
-fail() {
-    echo "FAIL: $*"
-    fails=$((fails + 1))
-}
-ok() {
-    echo "ok: $*"
-}
 
 common=(--days 2 --relays 300 --seed 11 --flavor both --missing-hours 2
         --start '2026-03-01 00:00:00')
@@ -192,9 +174,4 @@ else
     fail "single consensus on stdin: unexpected timeline"
 fi
 
-if [ $fails -ne 0 ]; then
-    echo "$fails failure(s)"
-    exit 1
-fi
-echo "all passed"
-exit 0
+finish

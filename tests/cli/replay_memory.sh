@@ -16,6 +16,7 @@
 # Exit status: 0 pass, 1 fail, 77 skip.
 
 set -u
+. "$(dirname "$0")/common.bash"
 
 if [ "${EXST_SANITIZED:-0}" = 1 ]; then
     echo "SKIP: sanitizer build (shadow memory makes RSS bounds meaningless)"
@@ -23,18 +24,8 @@ if [ "${EXST_SANITIZED:-0}" = 1 ]; then
 fi
 EXITSTAGE=${EXITSTAGE:-}
 GEN=${EXST_GEN:-}
-for x in "$EXITSTAGE" "$GEN"; do
-    if [ -z "$x" ] || [ ! -x "$x" ]; then
-        echo "SKIP: EXITSTAGE or EXST_GEN not set or not executable"
-        exit 77
-    fi
-done
-for t in tar zstd; do
-    command -v $t >/dev/null 2>&1 || {
-        echo "SKIP: $t not installed"
-        exit 77
-    }
-done
+need_exe EXITSTAGE GEN
+need_cmd tar zstd
 if [ -x /usr/bin/time ]; then
     # peak OUT CMD...: run CMD (stdin passed on), its peak RSS in KB to OUT.
     peak() {
@@ -58,17 +49,8 @@ else
     exit 77
 fi
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/exst-rmem.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
+make_tmp rmem
 
-fails=0
-fail() {
-    echo "FAIL: $*"
-    fails=$((fails + 1))
-}
-ok() {
-    echo "ok: $*"
-}
 
 DAYS=42
 HOURS=$((DAYS * 24))
@@ -131,9 +113,4 @@ if [[ "$kb48" =~ ^[0-9]+$ ]] && [[ "$kbdir" =~ ^[0-9]+$ ]]; then
 fi
 [ $fails -eq 0 ] && ok "peak RSS under the bound and flat in the replay length"
 
-if [ $fails -ne 0 ]; then
-    echo "$fails failure(s)"
-    exit 1
-fi
-echo "all passed"
-exit 0
+finish

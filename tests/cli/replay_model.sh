@@ -18,34 +18,21 @@
 # Exit status: 0 pass, 1 fail, 77 skip.
 
 set -u
+. "$(dirname "$0")/common.bash"
 
 EXITSTAGE=${EXITSTAGE:-}
 GEN=${EXST_GEN:-}
 SRC=${EXST_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 PY=/usr/bin/python3
 MODEL="$SRC/tests/cli/replay_model.py"
-for x in "$EXITSTAGE" "$GEN"; do
-    if [ -z "$x" ] || [ ! -x "$x" ]; then
-        echo "SKIP: EXITSTAGE or EXST_GEN not set or not executable"
-        exit 77
-    fi
-done
+need_exe EXITSTAGE GEN
 if [ ! -x "$PY" ]; then
     echo "SKIP: $PY not found"
     exit 77
 fi
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/exst-rmodel.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
+make_tmp rmodel
 
-fails=0
-fail() {
-    echo "FAIL: $*"
-    fails=$((fails + 1))
-}
-ok() {
-    echo "ok: $*"
-}
 
 DAYS=7
 HOURS_MISSING=4
@@ -140,9 +127,4 @@ grep -q '^  warming up: *2026-01-01T00:00:00Z \.\. 2026-01-04T23:00:00Z' \
 grep -q "^  consensuses processed: *$nfiles (ns $((nfiles / 2)), microdesc $((nfiles / 2)))" \
     "$TMP/def.err" || fail "processed count in the summary"
 
-if [ $fails -ne 0 ]; then
-    echo "$fails failure(s)"
-    exit 1
-fi
-echo "all passed"
-exit 0
+finish

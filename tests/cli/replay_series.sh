@@ -26,6 +26,7 @@
 # Exit status: 0 pass, 1 fail, 77 skip.
 
 set -u
+. "$(dirname "$0")/common.bash"
 
 EXITSTAGE=${EXITSTAGE:-}
 SRC=${EXST_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -46,17 +47,8 @@ for t in jq zstd; do
     }
 done
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/exst-rseries.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
+make_tmp rseries
 
-fails=0
-fail() {
-    echo "FAIL: $*"
-    fails=$((fails + 1))
-}
-ok() {
-    echo "ok: $*"
-}
 
 mapfile -t files < <(find "$SERIES" -type f -name '*.zst' | LC_ALL=C sort)
 [ ${#files[@]} -eq 32 ] || {
@@ -165,9 +157,4 @@ cmp -s "$TMP/p.db" "$TMP/h0.db" ||
     fail "history after 16 + resume differs from the one-go history"
 ok "replaying 16 then all 32 resumes and equals the one-go replay"
 
-if [ $fails -ne 0 ]; then
-    echo "$fails failure(s)"
-    exit 1
-fi
-echo "all passed"
-exit 0
+finish
