@@ -13,11 +13,9 @@
  */
 #include "testutil.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "exitstage.h"
 
@@ -214,53 +212,10 @@ static void test_max_relays(void **state)
     assert_int_equal(err.line, 46); /* the fourth r line */
 }
 
-/* The case directories, sorted. */
-static char **list_cases(const char *root)
-{
-    DIR *d = opendir(root);
-    if (d == NULL)
-        return NULL;
-    size_t n = 0, cap = 64;
-    char **v = malloc(cap * sizeof *v);
-    struct dirent *de;
-    while (v != NULL && (de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        char *full = tu_path(root, de->d_name);
-        struct stat st;
-        if (full == NULL || stat(full, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            free(full);
-            continue;
-        }
-        if (n + 1 >= cap) {
-            cap *= 2;
-            char **q = realloc(v, cap * sizeof *v);
-            if (q == NULL) {
-                free(full);
-                break;
-            }
-            v = q;
-        }
-        v[n++] = full;
-    }
-    closedir(d);
-    if (v == NULL)
-        return NULL;
-    v[n] = NULL;
-    /* Insertion sort keeps the output order stable (few dozen cases). */
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
-            char *t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return v;
-}
-
 int main(void)
 {
     char *root = tu_path(tu_project_dir(), "consensus/invalid");
-    char **dirs = list_cases(root);
+    char **dirs = tu_list_subdirs(root);
     size_t n = 0;
     if (root == NULL || dirs == NULL) {
         fprintf(stderr, "test_invalid_cases: cannot list %s\n",

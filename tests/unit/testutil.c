@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,7 +127,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-char **tu_list_dir(const char *dir)
+static char **list_entries(const char *dir, bool want_dirs)
 {
     DIR *d = opendir(dir);
     if (d == NULL)
@@ -139,7 +140,8 @@ char **tu_list_dir(const char *dir)
             continue;
         char *full = tu_path(dir, de->d_name);
         struct stat st;
-        if (full == NULL || stat(full, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (full == NULL || stat(full, &st) != 0 ||
+            !(want_dirs ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode))) {
             free(full);
             continue;
         }
@@ -160,6 +162,16 @@ char **tu_list_dir(const char *dir)
     list[n] = NULL;
     qsort(list, n, sizeof *list, cmp_str);
     return list;
+}
+
+char **tu_list_dir(const char *dir)
+{
+    return list_entries(dir, false);
+}
+
+char **tu_list_subdirs(const char *dir)
+{
+    return list_entries(dir, true);
 }
 
 void tu_free_list(char **list)

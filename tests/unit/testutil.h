@@ -33,6 +33,8 @@ int tu_read_doc(const char *path, char **buf, size_t *len);
 /* Sorted list of regular files directly in dir (full paths), NULL-
  * terminated; free with tu_free_list.  Returns NULL if dir is missing. */
 char **tu_list_dir(const char *dir);
+/* The same for the subdirectories of dir. */
+char **tu_list_subdirs(const char *dir);
 void tu_free_list(char **list);
 
 /* Join two path parts into a static-per-call malloc'd string (free it). */
