@@ -537,12 +537,27 @@ static int parse_preamble_line(ctx *x, const line *ln)
         c->method = m;
         return EXST_OK;
     }
-    if (KW(ln, "valid-after"))
-        return parse_time_item(x, ln, &x->seen_va, &c->valid_after);
-    if (KW(ln, "fresh-until"))
-        return parse_time_item(x, ln, &x->seen_fu, &c->fresh_until);
-    if (KW(ln, "valid-until"))
-        return parse_time_item(x, ln, &x->seen_vu, &c->valid_until);
+    if (KW(ln, "valid-after") || KW(ln, "fresh-until") ||
+        KW(ln, "valid-until")) {
+        const char k = ln->kw[6]; /* valid-[a]fter, fresh-[u]ntil, ... */
+        unsigned *seen = ln->kw[0] == 'f' ? &x->seen_fu
+                         : k == 'a'       ? &x->seen_va
+                                          : &x->seen_vu;
+        int64_t *t = ln->kw[0] == 'f' ? &c->fresh_until
+                     : k == 'a'       ? &c->valid_after
+                                      : &c->valid_until;
+        if ((rc = parse_time_item(x, ln, seen, t)) != EXST_OK)
+            return rc;
+        /* valid-after <= fresh-until <= valid-until, checked as soon as
+         * two of them are known, at the line that breaks the order. */
+        if ((x->seen_va && x->seen_fu && c->fresh_until < c->valid_after) ||
+            (x->seen_fu && x->seen_vu && c->valid_until < c->fresh_until) ||
+            (x->seen_va && x->seen_vu && c->valid_until < c->valid_after))
+            return perr(x, EXST_ERR_SEMANTIC, ln, ln->args,
+                        "preamble times out of order (valid-after <= "
+                        "fresh-until <= valid-until)");
+        return EXST_OK;
+    }
     if (KW(ln, "known-flags"))
         return parse_known_flags(x, ln);
     if (KW(ln, "params"))
@@ -998,6 +1013,7 @@ static int skip_object(ctx *x, const char **pp, const char *end,
                     "malformed object header (expected -----BEGIN NAME-----)");
     const char *name = p + 11;
     size_t name_len = bl - 16;
+    const unsigned long begin_no = *lineno;
     p = nl + 1;
     (*lineno)++;
     while (p < end) {
@@ -1024,7 +1040,8 @@ static int skip_object(ctx *x, const char **pp, const char *end,
         p = nl + 1;
         (*lineno)++;
     }
-    split_line(&ln, end, end, *lineno);
+    /* Point at the BEGIN line: that is where the reader can look. */
+    split_line(&ln, *pp, memchr(*pp, '\n', (size_t)(end - *pp)), begin_no);
     ln.kw = NULL;
     return perr(x, EXST_ERR_SYNTAX, &ln, NULL,
                 "object not closed before the end of the document");
@@ -1154,10 +1171,6 @@ static int check_preamble_done(ctx *x, const line *ln)
         if (seen[i] == 0)
             return perr(x, EXST_ERR_SEMANTIC, ln, NULL,
                         "preamble has no \"%s\" line", names[i]);
-    if (c->fresh_until < c->valid_after || c->valid_until < c->fresh_until)
-        return perr(x, EXST_ERR_SEMANTIC, ln, NULL,
-                    "preamble times out of order (valid-after <= "
-                    "fresh-until <= valid-until)");
     c->flag_exit = exst_consensus_flag_index(c, "Exit");
     c->flag_badexit = exst_consensus_flag_index(c, "BadExit");
     c->flag_guard = exst_consensus_flag_index(c, "Guard");
