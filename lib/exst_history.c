@@ -340,8 +340,8 @@ static void note_processed(exst_history *h, int64_t t, exst_flavor flavor)
     unsigned bit = 1u << (unsigned)flavor;
     /* The same document (time and flavour) again counts once: a repeated
      * run changes nothing, not even the counter. */
-    if ((h->newest_flavors & bit) == 0)
-        h->processed++;
+    if ((h->newest_flavors & bit) == 0 && h->processed < INT64_MAX)
+        h->processed++; /* saturates: never wraps to "nothing processed" */
     h->newest_flavors |= bit;
 }
 
@@ -595,6 +595,7 @@ int exst_history_deserialize(exst_history **out, const void *buf, size_t len,
                                          "of an empty history");
     } else if (!time_ok(tmp.newest) || !time_ok(tmp.observed_since) ||
                tmp.observed_since > tmp.newest || tmp.processed == 0 ||
+               tmp.processed > (uint64_t)INT64_MAX ||
                tmp.newest_flavors == 0 || (tmp.newest_flavors & ~3u) != 0) {
         return db_error(err, source, "is corrupt: inconsistent header");
     }
