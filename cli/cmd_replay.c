@@ -297,10 +297,6 @@ static int one_doc(replay *r, const exst_archive_doc *d, bool in_stream)
         rc = EXIT_INPUT;
         goto done;
     }
-    r->pol.so.produce = (r->pol.so.produce & EXST_STAGE_DIGESTS) |
-                        (r->timeline ? EXST_STAGE_TIMELINE : 0u) |
-                        (r->out_dir ? EXST_STAGE_OUTPUT : 0u) |
-                        (r->reports_dir ? EXST_STAGE_REPORT : 0u);
     s = exst_stage_run(&res, r->h, c, &r->pol.so, &err);
     if (s != EXST_OK) {
         if (err.source[0] == '\0')
@@ -389,18 +385,20 @@ done:
     return rc;
 }
 
-static int open_input(const char *path, int *fd)
+/* Open an input ("-" is standard input); on failure err says why. */
+static int open_input(const char *path, int *fd, exst_error *err)
 {
     if (strcmp(path, "-") == 0) {
         *fd = STDIN_FILENO;
-        return EXIT_OK;
+        return EXST_OK;
     }
     *fd = open(path, O_RDONLY | O_CLOEXEC);
     if (*fd < 0) {
-        cli_msg("cannot open '%s': %s", path, strerror(errno));
-        return EXIT_FAIL;
+        snprintf(err->message, sizeof err->message, "cannot open '%s': %s",
+                 path, strerror(errno));
+        return EXST_ERR_IO;
     }
-    return EXIT_OK;
+    return EXST_OK;
 }
 
 /* Peek at the first document of a file to sort it. */
@@ -411,9 +409,8 @@ static int peek_source(source *s, replay *r)
     exst_archive_doc d;
     exst_error err;
     exst_error_clear(&err);
-    int rc = open_input(s->path, &fd);
-    if (rc != EXIT_OK)
-        return rc;
+    if (open_input(s->path, &fd, &err) != EXST_OK)
+        return cli_report(EXST_ERR_IO, &err);
     struct stat sb;
     if (fstat(fd, &sb) == 0)
         s->size = (uint64_t)sb.st_size;
@@ -519,13 +516,8 @@ static bool produce_source(sink *k, const source *s)
     memset(&ev, 0, sizeof ev);
     ev.src = s;
     ev.kind = EV_ERROR;
-    if (strcmp(s->path, "-") != 0 &&
-        (fd = open(s->path, O_RDONLY | O_CLOEXEC)) < 0) {
-        ev.status = EXST_ERR_IO;
-        snprintf(ev.err.message, sizeof ev.err.message,
-                 "cannot open '%s': %s", s->path, strerror(errno));
+    if ((ev.status = open_input(s->path, &fd, &ev.err)) != EXST_OK)
         return k->emit(k, &ev);
-    }
     exst_archive_opts aopts = {.interrupt = &cli_interrupted};
     ev.status = exst_archive_open(&a, fd, cli_name(s->path), &aopts, &ev.err);
     bool go_on;
@@ -984,6 +976,9 @@ int cmd_replay(int argc, char **argv)
             }
         }
     }
+    r.pol.so.produce |= (r.timeline ? EXST_STAGE_TIMELINE : 0u) |
+                        (r.out_dir ? EXST_STAGE_OUTPUT : 0u) |
+                        (r.reports_dir ? EXST_STAGE_REPORT : 0u);
     cli_install_sigint();
     clock_gettime(CLOCK_MONOTONIC, &r.t0);
     rc = run_sources(&r, srcs, n_src);
