@@ -75,31 +75,7 @@ static int db_init(const char *db, const cli_policy *pol,
         goto done;
     }
     if (c != NULL) {
-        size_t n = exst_consensus_relay_count(c), np = 0;
-        uint8_t (*present)[20] = calloc(n + 1, 20);
-        if (present == NULL) {
-            cli_msg("out of memory");
-            rc = EXIT_FAIL;
-            goto done;
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (pol->clock == EXST_CLOCK_EXIT &&
-                !exst_consensus_relay_is_exit(c, i))
-                continue;
-            exst_relay r;
-            exst_consensus_relay(c, i, &r);
-            memcpy(present[np++], r.id, 20);
-        }
-        exst_observation obs = {
-            .valid_after = exst_consensus_valid_after(c),
-            .flavor = exst_consensus_flavor(c),
-            .present = (const uint8_t(*)[20])present,
-            .n_present = np,
-            .reset_after_s = EXST_DEFAULT_RESET_AFTER,
-            .retention_s = 0,
-        };
-        s = exst_history_grandfather(h, &obs, &err);
-        free(present);
+        s = exst_stage_grandfather(h, c, &err);
         if (s != EXST_OK) {
             rc = cli_report(s, &err);
             goto done;

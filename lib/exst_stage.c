@@ -360,6 +360,43 @@ static int build_timeline(exst_stage_result *r, const work *wk,
     return exstp_json_finish(&r->timeline, root, true, err);
 }
 
+/* The relays present in c under clock (SPEC 3.1), in document (identity)
+ * order: their identities into present[], their indexes into idx[] (may
+ * be NULL).  Both hold relay_count entries.  Returns how many. */
+static size_t present_relays(uint8_t (*present)[20], size_t *idx,
+                             const exst_consensus *c, exst_clock clock)
+{
+    size_t np = 0;
+    for (size_t i = 0; i < c->n_relays; i++) {
+        if (clock == EXST_CLOCK_RELAY || exst_consensus_relay_is_exit(c, i)) {
+            exstp_relay_id(c, i, present[np]);
+            if (idx != NULL)
+                idx[np] = i;
+            np++;
+        }
+    }
+    return np;
+}
+
+int exst_stage_grandfather(exst_history *h, const exst_consensus *c,
+                           exst_error *err)
+{
+    uint8_t (*present)[20] = exstp_calloc(c->n_relays + 1, 20);
+    if (present == NULL)
+        return exstp_error_simple(err, EXST_ERR_NOMEM, NULL, "out of memory");
+    exst_observation obs = {
+        .valid_after = c->valid_after,
+        .flavor = c->flavor,
+        .present = (const uint8_t(*)[20])present,
+        .n_present = present_relays(present, NULL, c, exst_history_clock(h)),
+        .reset_after_s = EXST_DEFAULT_RESET_AFTER,
+        .retention_s = 0,
+    };
+    int rc = exst_history_grandfather(h, &obs, err);
+    exst_free(present);
+    return rc;
+}
+
 int exst_stage_run(exst_stage_result **out, exst_history *h,
                    const exst_consensus *c, const exst_stage_opts *o,
                    exst_error *err)
@@ -398,16 +435,9 @@ int exst_stage_run(exst_stage_result **out, exst_history *h,
         goto done;
     }
 
-    /* Who is present under the history's clock (SPEC 3.1). */
-    size_t np = 0;
-    for (size_t i = 0; i < n; i++) {
-        wk.run_start[i] = EXST_TIME_NONE;
-        wk.eligible[i] = EXST_TIME_NONE;
-        if (pol.clock == EXST_CLOCK_RELAY || exst_consensus_relay_is_exit(c, i)) {
-            exstp_relay_id(c, i, present[np]);
-            present_idx[np++] = i;
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        wk.run_start[i] = wk.eligible[i] = EXST_TIME_NONE;
+    const size_t np = present_relays(present, present_idx, c, pol.clock);
     exst_observation obs = {
         .valid_after = t,
         .flavor = c->flavor,

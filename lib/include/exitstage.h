@@ -572,6 +572,15 @@ EXST_API EXST_NODISCARD int exst_stage_run(exst_stage_result **out,
                                            const exst_stage_opts *opts,
                                            exst_error *err);
 
+/**
+ * Start the empty history h from c (db init --grandfather): every relay
+ * present in c under h's clock counts as graduated, and c counts as
+ * processed (exst_history_grandfather).  @return EXST_OK or a status.
+ */
+EXST_API EXST_NODISCARD int exst_stage_grandfather(exst_history *h,
+                                                   const exst_consensus *c,
+                                                   exst_error *err);
+
 EXST_API void exst_stage_result_free(exst_stage_result *r);
 
 /** The annotated consensus (EXST_STAGE_OUTPUT), borrowed. */
