@@ -1655,7 +1655,11 @@ int exst_consensus_relay_is_exit(const exst_consensus *c, size_t i)
 /* ---- weights from the document ------------------------------------- */
 
 /* bwweightscale as tor reads it for this method (research-dirspec 3.1,
- * 3.6): before method 31 only when it is the last params token. */
+ * 3.6).  Before method 31 tor parses the text after "bwweightscale=" with
+ * tor_parse_long(..., 1, INT32_MAX) and no end pointer: the value counts
+ * only when it is the last params token and at least 1, and anything else
+ * means the default 10000.  From method 31 on a value below 1 is raised
+ * to 1. */
 static int64_t weight_scale(const exst_consensus *c)
 {
     int32_t v;
@@ -1667,6 +1671,7 @@ static int64_t weight_scale(const exst_consensus *c)
             p--;
         if ((size_t)(end - p) < 14 || memcmp(p, "bwweightscale=", 14) != 0)
             return 10000;
+        return v < 1 ? 10000 : v;
     }
     return v < 1 ? 1 : v;
 }

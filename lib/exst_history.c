@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "exst_file_int.h"
 #include "exst_history_int.h"
 #include "exst_int.h"
 
@@ -31,15 +32,31 @@ _Static_assert(EXSTP_HISTORY_RECORD_SIZE == 20 + 3 * 8, "record layout");
 /* Files larger than this are refused before anything is allocated. */
 #define MAX_FILE_BYTES ((size_t)1 << 30)
 
-struct exst_history {
-    exst_clock clock;
+/* What exst_history_undo restores. */
+typedef struct hist_state {
     bool grandfathered;
     int64_t observed_since;
     int64_t newest;
     unsigned newest_flavors;
     uint64_t processed;
+    int64_t last_P, last_W;
     exst_record *rec; /* ascending by id */
     size_t n;
+} hist_state;
+
+struct exst_history {
+    exst_clock clock;
+    exst_bootstrap bootstrap;
+    bool grandfathered;
+    int64_t observed_since;
+    int64_t newest;
+    unsigned newest_flavors;
+    uint64_t processed;
+    int64_t last_P, last_W;
+    exst_record *rec; /* ascending by id */
+    size_t n;
+    hist_state undo;  /* before the last observe, when has_undo */
+    bool has_undo;
 };
 
 /* ---- small helpers -------------------------------------------------- */
@@ -163,18 +180,98 @@ int exst_history_new(exst_history **out, exst_clock clock)
     if (h == NULL)
         return EXST_ERR_NOMEM;
     h->clock = clock;
+    h->bootstrap = EXST_BOOTSTRAP_GRANDFATHER;
     h->observed_since = EXST_TIME_NONE;
     h->newest = EXST_TIME_NONE;
+    h->last_P = h->last_W = EXST_TIME_NONE;
     *out = h;
     return EXST_OK;
+}
+
+int exst_history_set_bootstrap(exst_history *h, exst_bootstrap b)
+{
+    if (h == NULL ||
+        (b != EXST_BOOTSTRAP_GRANDFATHER && b != EXST_BOOTSTRAP_NONE) ||
+        h->newest != EXST_TIME_NONE)
+        return EXST_ERR_USAGE;
+    h->bootstrap = b;
+    return EXST_OK;
+}
+
+static void drop_undo(exst_history *h)
+{
+    if (h->has_undo)
+        exstp_free(h->undo.rec);
+    h->has_undo = false;
 }
 
 void exst_history_free(exst_history *h)
 {
     if (h == NULL)
         return;
+    drop_undo(h);
     exstp_free(h->rec);
     exstp_free(h);
+}
+
+int exst_history_undo(exst_history *h)
+{
+    if (h == NULL || !h->has_undo)
+        return EXST_ERR_USAGE;
+    exstp_free(h->rec);
+    const hist_state *u = &h->undo;
+    h->grandfathered = u->grandfathered;
+    h->observed_since = u->observed_since;
+    h->newest = u->newest;
+    h->newest_flavors = u->newest_flavors;
+    h->processed = u->processed;
+    h->last_P = u->last_P;
+    h->last_W = u->last_W;
+    h->rec = u->rec;
+    h->n = u->n;
+    h->has_undo = false;
+    return EXST_OK;
+}
+
+const char *exst_phase_name(exst_phase p)
+{
+    switch (p) {
+    case EXST_PHASE_BOOTSTRAP: return "bootstrap";
+    case EXST_PHASE_RAMP: return "ramp";
+    default: return "steady";
+    }
+}
+
+exst_bootstrap exst_history_bootstrap(const exst_history *h)
+{
+    return h != NULL ? h->bootstrap : EXST_BOOTSTRAP_GRANDFATHER;
+}
+
+void exst_history_policy(const exst_history *h, int64_t *staging_s,
+                         int64_t *reset_s)
+{
+    if (staging_s != NULL)
+        *staging_s = h != NULL ? h->last_P : EXST_TIME_NONE;
+    if (reset_s != NULL)
+        *reset_s = h != NULL ? h->last_W : EXST_TIME_NONE;
+}
+
+exst_phase exst_history_phase(const exst_history *h, int64_t t,
+                              int64_t staging_s, int64_t reset_s)
+{
+    int64_t o = exst_history_observed_since(h);
+    if (o == EXST_TIME_NONE || o > t)
+        o = t;
+    const int64_t age = t - o; /* both within 0 ... year 9999 */
+    if (staging_s < 0)
+        staging_s = 0;
+    if (reset_s < 0)
+        reset_s = 0;
+    if (exst_history_bootstrap(h) == EXST_BOOTSTRAP_NONE)
+        return age < staging_s ? EXST_PHASE_RAMP : EXST_PHASE_STEADY;
+    if (age < reset_s)
+        return EXST_PHASE_BOOTSTRAP;
+    return age < reset_s + staging_s ? EXST_PHASE_RAMP : EXST_PHASE_STEADY;
 }
 
 exst_clock exst_history_clock(const exst_history *h)
@@ -271,7 +368,8 @@ static int check_observation(const exst_history *h,
         return exstp_error_simple(err, EXST_ERR_USAGE, NULL,
                                   "history observe: unknown flavour %d",
                                   (int)obs->flavor);
-    if (obs->reset_after_s < 0 || obs->retention_s < 0)
+    if (obs->reset_after_s < 0 || obs->retention_s < 0 ||
+        obs->staging_period_s < 0)
         return exstp_error_simple(err, EXST_ERR_USAGE, NULL,
                                   "history observe: negative reset window "
                                   "or retention");
@@ -300,15 +398,22 @@ static int check_order(const exst_history *h, int64_t t, exst_error *err)
                               time_text(a, t), time_text(b, h->newest));
 }
 
-/* SPEC 3.2/3.7 for a relay present at t that already has a record. */
-static uint8_t update_present(exst_record *r, int64_t t, int64_t w)
+/* SPEC 3.2/3.7 for a relay present at t that already has a record.
+ * grandfather: a grandfather consensus (db init), where every relay
+ * present in any of them counts as graduated. */
+static uint8_t update_present(exst_record *r, int64_t t, int64_t w,
+                              bool grandfather)
 {
     uint8_t ev = EXST_RUN_CONTINUED;
     if (r->last_seen == t) {
         /* Already seen present at t (the other flavour, or a repeat). */
         return EXST_RUN_CONTINUED;
     }
-    if (r->run_start == EXST_TIME_NONE) {
+    if (grandfather) {
+        if (r->run_start != EXST_TIME_UNKNOWN)
+            ev = EXST_RUN_GRANDFATHERED;
+        r->run_start = EXST_TIME_UNKNOWN;
+    } else if (r->run_start == EXST_TIME_NONE) {
         r->run_start = t;
         ev = EXST_RUN_NEW;
     } else if (r->absence_start != EXST_TIME_NONE &&
@@ -356,6 +461,14 @@ int exst_history_observe(exst_history *h, const exst_observation *obs,
     if (rc != EXST_OK)
         return rc;
 
+    /* SPEC 3.7: a relay first seen before o + W (W of this consensus)
+     * may have run, briefly absent, before the history began. */
+    const int64_t o =
+        h->observed_since != EXST_TIME_NONE ? h->observed_since : t;
+    const bool window = h->bootstrap == EXST_BOOTSTRAP_GRANDFATHER &&
+                        t - o < obs->reset_after_s;
+    const bool gf = obs->grandfather != 0;
+
     /* The merged array is built aside so that a failed allocation leaves
      * the history untouched; nothing below can fail. */
     size_t cap = h->n + obs->n_present;
@@ -389,13 +502,18 @@ int exst_history_observe(exst_history *h, const exst_observation *obs,
             uint8_t ev;
             if (c == 0) {
                 r = h->rec[i++];
-                ev = update_present(&r, t, obs->reset_after_s);
+                ev = update_present(&r, t, obs->reset_after_s, gf);
             } else {
                 memcpy(r.id, obs->present[j], 20);
-                r.run_start = t;
                 r.absence_start = EXST_TIME_NONE;
                 r.last_seen = t;
-                ev = EXST_RUN_NEW;
+                if (gf || window) {
+                    r.run_start = EXST_TIME_UNKNOWN;
+                    ev = EXST_RUN_GRANDFATHERED;
+                } else {
+                    r.run_start = t;
+                    ev = EXST_RUN_NEW;
+                }
             }
             if (run_start != NULL)
                 run_start[j] = r.run_start;
@@ -407,47 +525,26 @@ int exst_history_observe(exst_history *h, const exst_observation *obs,
             next[k++] = r;
     }
 
-    exstp_free(h->rec);
+    drop_undo(h);
+    h->undo = (hist_state){
+        .grandfathered = h->grandfathered,
+        .observed_since = h->observed_since,
+        .newest = h->newest,
+        .newest_flavors = h->newest_flavors,
+        .processed = h->processed,
+        .last_P = h->last_P,
+        .last_W = h->last_W,
+        .rec = h->rec,
+        .n = h->n,
+    };
+    h->has_undo = true;
     h->rec = next;
     h->n = k;
+    if (gf)
+        h->grandfathered = true;
+    h->last_P = obs->staging_period_s;
+    h->last_W = obs->reset_after_s;
     note_processed(h, t, obs->flavor);
-    return EXST_OK;
-}
-
-int exst_history_grandfather(exst_history *h, const exst_observation *obs,
-                             exst_error *err)
-{
-    int rc = check_observation(h, obs, err);
-    if (rc != EXST_OK)
-        return rc;
-    if (h->n != 0 || h->processed != 0 || h->newest != EXST_TIME_NONE)
-        return exstp_error_simple(err, EXST_ERR_USAGE, NULL,
-                                  "cannot grandfather a history that has "
-                                  "already processed consensuses");
-    exst_record *rec = NULL;
-    if (obs->n_present > 0) {
-        if (obs->n_present > SIZE_MAX / sizeof *rec)
-            return exstp_error_simple(err, EXST_ERR_NOMEM, NULL,
-                                      "history: too many records");
-        rec = exstp_malloc(obs->n_present * sizeof *rec);
-        if (rec == NULL)
-            return exstp_error_simple(err, EXST_ERR_NOMEM, NULL,
-                                      "history: out of memory");
-    }
-    for (size_t j = 0; j < obs->n_present; j++) {
-        memcpy(rec[j].id, obs->present[j], 20);
-        rec[j].run_start = EXST_TIME_UNKNOWN;
-        rec[j].absence_start = EXST_TIME_NONE;
-        rec[j].last_seen = obs->valid_after;
-    }
-    exstp_free(h->rec);
-    h->rec = rec;
-    h->n = obs->n_present;
-    h->grandfathered = true;
-    h->observed_since = obs->valid_after;
-    h->newest = obs->valid_after;
-    h->newest_flavors = 1u << (unsigned)obs->flavor;
-    h->processed = 1;
     return EXST_OK;
 }
 
@@ -476,7 +573,11 @@ int exst_history_serialize(void **out, size_t *len, const exst_history *h,
     memcpy(b, EXSTP_HISTORY_MAGIC, 8);
     put_u32(b + 8, EXSTP_HISTORY_VERSION);
     b[12] = (uint8_t)h->clock;
-    b[13] = h->grandfathered ? 1 : 0;
+    b[13] = (uint8_t)((h->grandfathered ? EXSTP_HISTORY_FLAG_GRANDFATHERED
+                                        : 0) |
+                      (h->bootstrap == EXST_BOOTSTRAP_NONE
+                           ? EXSTP_HISTORY_FLAG_BOOTSTRAP_NONE
+                           : 0));
     put_u16(b + 14, 0);
     put_i64(b + 16, h->observed_since);
     put_i64(b + 24, h->newest);
@@ -484,6 +585,8 @@ int exst_history_serialize(void **out, size_t *len, const exst_history *h,
     put_u64(b + 40, (uint64_t)h->n);
     put_u32(b + 48, h->newest_flavors);
     put_u32(b + 52, EXSTP_HISTORY_RECORD_SIZE);
+    put_i64(b + 56, h->last_P);
+    put_i64(b + 64, h->last_W);
     uint8_t *p = b + EXSTP_HISTORY_HEADER_SIZE;
     for (size_t i = 0; i < h->n; i++, p += EXSTP_HISTORY_RECORD_SIZE) {
         const exst_record *r = &h->rec[i];
@@ -505,7 +608,7 @@ static const char *record_problem(const exst_history *h, const exst_record *r)
         r->last_seen < h->observed_since)
         return "last-seen time out of range";
     if (r->run_start == EXST_TIME_UNKNOWN) {
-        if (!h->grandfathered)
+        if (!h->grandfathered && h->bootstrap != EXST_BOOTSTRAP_GRANDFATHER)
             return "unknown run start in a history not grandfathered";
     } else if (!time_ok(r->run_start) || r->run_start > r->last_seen ||
                r->run_start < h->observed_since) {
@@ -529,8 +632,7 @@ int exst_history_deserialize(exst_history **out, const void *buf, size_t len,
         return exstp_error_simple(err, EXST_ERR_USAGE, source,
                                   "history deserialize: missing buffer");
     const uint8_t *b = buf;
-    const size_t fixed =
-        EXSTP_HISTORY_HEADER_SIZE + EXSTP_HISTORY_CHECKSUM_SIZE;
+    size_t fixed = EXSTP_HISTORY_HEADER_SIZE + EXSTP_HISTORY_CHECKSUM_SIZE;
 
     if (len == 0)
         return db_error(err, source, "is empty");
@@ -546,11 +648,15 @@ int exst_history_deserialize(exst_history **out, const void *buf, size_t len,
     if (len < 12)
         return db_error(err, source, "is truncated (%zu bytes)", len);
     const uint32_t version = get_u32(b + 8);
-    if (version != EXSTP_HISTORY_VERSION)
+    if (version != 1 && version != EXSTP_HISTORY_VERSION)
         return db_error(err, source,
                         "has format version %lu; this build reads "
-                        "version %u",
+                        "versions 1 to %u",
                         (unsigned long)version, EXSTP_HISTORY_VERSION);
+    /* Version 1 (0.1): no policy fields, no bootstrap flag. */
+    const size_t header = version == 1 ? EXSTP_HISTORY_V1_HEADER_SIZE
+                                       : EXSTP_HISTORY_HEADER_SIZE;
+    fixed = header + EXSTP_HISTORY_CHECKSUM_SIZE;
     if (len < fixed)
         return db_error(err, source, "is truncated (%zu bytes)", len);
     const uint64_t count = get_u64(b + 40);
@@ -577,10 +683,22 @@ int exst_history_deserialize(exst_history **out, const void *buf, size_t len,
     if (clock > EXST_CLOCK_RELAY)
         return db_error(err, source, "is corrupt: unknown clock %u",
                         (unsigned)clock);
-    if ((flags & ~1u) != 0 || get_u16(b + 14) != 0)
+    const unsigned known =
+        version == 1 ? EXSTP_HISTORY_FLAG_GRANDFATHERED
+                     : EXSTP_HISTORY_FLAG_GRANDFATHERED |
+                           EXSTP_HISTORY_FLAG_BOOTSTRAP_NONE;
+    if ((flags & ~known) != 0 || get_u16(b + 14) != 0)
         return db_error(err, source, "is corrupt: unknown flags");
     tmp.clock = (exst_clock)clock;
-    tmp.grandfathered = (flags & 1u) != 0;
+    tmp.grandfathered = (flags & EXSTP_HISTORY_FLAG_GRANDFATHERED) != 0;
+    tmp.bootstrap = (flags & EXSTP_HISTORY_FLAG_BOOTSTRAP_NONE)
+                        ? EXST_BOOTSTRAP_NONE
+                        : EXST_BOOTSTRAP_GRANDFATHER;
+    tmp.last_P = tmp.last_W = EXST_TIME_NONE;
+    if (version >= 2) {
+        tmp.last_P = get_i64(b + 56);
+        tmp.last_W = get_i64(b + 64);
+    }
     tmp.observed_since = get_i64(b + 16);
     tmp.newest = get_i64(b + 24);
     tmp.processed = get_u64(b + 32);
@@ -588,6 +706,13 @@ int exst_history_deserialize(exst_history **out, const void *buf, size_t len,
     if (get_u32(b + 52) != EXSTP_HISTORY_RECORD_SIZE)
         return db_error(err, source, "is corrupt: record size %lu",
                         (unsigned long)get_u32(b + 52));
+    for (int k = 0; k < 2; k++) {
+        const int64_t v = k == 0 ? tmp.last_P : tmp.last_W;
+        if (v != EXST_TIME_NONE &&
+            (v < 0 || v > EXST_MAX_DURATION || tmp.newest == EXST_TIME_NONE))
+            return db_error(err, source, "is corrupt: %s out of range",
+                            k == 0 ? "staging period" : "reset window");
+    }
     if (tmp.newest == EXST_TIME_NONE) {
         if (tmp.observed_since != EXST_TIME_NONE || tmp.processed != 0 ||
             tmp.newest_flavors != 0 || count != 0 || tmp.grandfathered)
@@ -613,7 +738,7 @@ int exst_history_deserialize(exst_history **out, const void *buf, size_t len,
                                       "history: out of memory");
         }
     }
-    const uint8_t *p = b + EXSTP_HISTORY_HEADER_SIZE;
+    const uint8_t *p = b + header;
     for (size_t i = 0; i < count; i++, p += EXSTP_HISTORY_RECORD_SIZE) {
         exst_record *r = &h->rec[i];
         memcpy(r->id, p, 20);
@@ -696,70 +821,9 @@ int exst_history_load(exst_history **out, const char *path, exst_error *err)
     return rc;
 }
 
-static long fail_write_budget = -1;
-
 void exstp_history_fail_write_after(long nbytes)
 {
-    fail_write_budget = nbytes;
-}
-
-/* write(2) with the test hook in front: a short write up to the budget,
- * then ENOSPC, as a filling disk behaves. */
-static ssize_t hooked_write(int fd, const void *p, size_t n)
-{
-    if (fail_write_budget >= 0) {
-        if (fail_write_budget == 0) {
-            errno = ENOSPC;
-            return -1;
-        }
-        if (n > (size_t)fail_write_budget)
-            n = (size_t)fail_write_budget;
-    }
-    ssize_t w = write(fd, p, n);
-    if (w > 0 && fail_write_budget >= 0)
-        fail_write_budget -= (long)w;
-    return w;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = hooked_write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return errno;
-        if (w == 0)
-            return EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* fsync the directory holding the file named in scratch (which is
- * overwritten), so the rename itself is durable.  No allocation here: by
- * now the new history is in place and only durability is in question. */
-static int sync_dir(char *scratch)
-{
-    char *slash = strrchr(scratch, '/');
-    const char *dir = scratch;
-    if (slash == NULL)
-        dir = ".";
-    else if (slash == scratch)
-        scratch[1] = '\0';
-    else
-        *slash = '\0';
-    int fd = open(dir, O_RDONLY | O_CLOEXEC | O_DIRECTORY);
-    if (fd < 0)
-        return errno;
-    int e = 0;
-    /* Some file systems cannot sync a directory; that is not a failure
-     * of this commit. */
-    if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
-        e = errno;
-    close(fd);
-    return e;
+    exstp_file_fail_write_after(nbytes);
 }
 
 int exst_history_save(const exst_history *h, const char *path,
@@ -773,52 +837,32 @@ int exst_history_save(const exst_history *h, const char *path,
     int rc = exst_history_serialize(&bytes, &len, h, err);
     if (rc != EXST_OK)
         return rc;
-
-    static const char suffix[] = ".tmp.XXXXXX";
-    const size_t plen = strlen(path);
-    char *tmp = exstp_malloc(plen + sizeof suffix);
-    if (tmp == NULL) {
-        exstp_free(bytes);
-        return exstp_error_simple(err, EXST_ERR_NOMEM, path,
-                                  "history: out of memory");
+    exstp_out o;
+    rc = exstp_out_open(&o, path, EXSTP_OUT_PRIVATE | EXSTP_OUT_KEEP_PREV,
+                        err);
+    if (rc == EXST_OK && o.in_place) {
+        exstp_out_abort(&o);
+        rc = exstp_error_simple(err, EXST_ERR_IO, path,
+                                "history '%.150s' is not a regular file",
+                                path);
+    } else if (rc == EXST_OK) {
+        rc = exstp_out_write(&o, bytes, len, err);
+        if (rc == EXST_OK)
+            rc = exstp_out_sync(&o, err);
+        if (rc == EXST_OK)
+            rc = exstp_out_rename(&o, err);
+        else
+            exstp_out_abort(&o);
     }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, suffix, sizeof suffix);
-
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = io_error(err, path, errno, "cannot create a temporary file for");
-        goto done;
+    const char *q = err != NULL ? strchr(err->message, '\'') : NULL;
+    if (rc == EXST_ERR_IO && q != NULL &&
+        strncmp(err->message, "cannot ", 7) == 0) {
+        /* "cannot write history 'h.db': ..." names what failed. */
+        char m[sizeof err->message];
+        snprintf(m, sizeof m, "%s", err->message);
+        snprintf(err->message, sizeof err->message, "%.*shistory %s",
+                 (int)(q - err->message), m, m + (q - err->message));
     }
-    /* mkstemp gives 0600; an existing history keeps its permissions. */
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-        (void)fchmod(fd, st.st_mode & 07777);
-
-    int e = write_all(fd, bytes, len);
-    const char *what = "cannot write history";
-    if (e == 0 && fsync(fd) != 0) {
-        e = errno;
-        what = "cannot sync history";
-    }
-    if (close(fd) != 0 && e == 0) {
-        e = errno;
-        what = "cannot write history";
-    }
-    if (e == 0 && rename(tmp, path) != 0) {
-        e = errno;
-        what = "cannot replace history";
-    }
-    if (e != 0) {
-        unlink(tmp);
-        rc = io_error(err, path, e, what);
-        goto done;
-    }
-    e = sync_dir(tmp);
-    if (e != 0)
-        rc = io_error(err, path, e, "cannot sync the directory of history");
-done:
-    exstp_free(tmp);
     exstp_free(bytes);
     return rc;
 }

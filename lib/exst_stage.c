@@ -104,7 +104,12 @@ static void resolve_policy(policy *p, exst_stage_result *r,
         param_duration(r, c, "exit_staging_secs", &p->P, &p->P_src);
         param_duration(r, c, "exit_staging_reset_secs", &p->W, &p->W_src);
         if (exst_consensus_param(c, "exit_staging_enabled", &v)) {
-            p->enabled = v != 0;
+            /* A 0/1 parameter: tor clamps it into range. */
+            if (v < 0 || v > 1)
+                warn(r, "consensus parameter exit_staging_enabled=%ld is "
+                        "out of range; clamped to %d",
+                     (long)v, v < 0 ? 0 : 1);
+            p->enabled = v > 0;
             p->enabled_src = EXST_SOURCE_CONSENSUS;
         }
     }
@@ -158,6 +163,8 @@ static json_t *counts_json(const exst_stage_counts *k)
     json_object_set_new(o, "new_runs", json_integer((json_int_t)k->new_runs));
     json_object_set_new(o, "restarted_runs",
                         json_integer((json_int_t)k->restarted_runs));
+    json_object_set_new(o, "grandfathered",
+                        json_integer((json_int_t)k->grandfathered));
     return o;
 }
 
@@ -233,6 +240,12 @@ static int build_report(exst_stage_result *r, const work *wk,
     json_object_set_new(hist, "observed_since",
                         exstp_json_time(exst_history_observed_since(wk->h)));
     json_object_set_new(hist, "warming_up", json_boolean(s->warming_up));
+    json_object_set_new(hist, "phase", json_string(exst_phase_name(s->phase)));
+    json_object_set_new(hist, "bootstrap",
+                        json_string(exst_history_bootstrap(wk->h) ==
+                                            EXST_BOOTSTRAP_NONE
+                                        ? "none"
+                                        : "grandfather"));
     json_object_set_new(hist, "grandfathered",
                         json_boolean(exst_history_grandfathered(wk->h)));
     json_object_set_new(hist, "relays",
@@ -308,11 +321,28 @@ static int build_report(exst_stage_result *r, const work *wk,
                                           "exit bandwidth than "
                                           "--max-strip-fraction allows; "
                                           "nothing stripped"));
-    if (s->warming_up)
+    if (s->phase == EXST_PHASE_BOOTSTRAP)
+        json_array_append_new(notes,
+                              json_string("bootstrap: relays the history "
+                                          "first sees within the reset "
+                                          "window of its first consensus "
+                                          "are grandfathered, so the "
+                                          "relays in staging are not yet "
+                                          "all known"));
+    else if (s->phase == EXST_PHASE_RAMP &&
+             exst_history_bootstrap(wk->h) == EXST_BOOTSTRAP_NONE)
         json_array_append_new(notes,
                               json_string("warming up: the history is "
-                                          "younger than the staging period, "
-                                          "so every relay looks new"));
+                                          "younger than the staging period "
+                                          "and was started with --bootstrap "
+                                          "none, so every relay looks new"));
+    else if (s->phase == EXST_PHASE_RAMP)
+        json_array_append_new(notes,
+                              json_string("ramp: the history is younger "
+                                          "than the reset window plus the "
+                                          "staging period, so relays new "
+                                          "since it began have not all had "
+                                          "time to be counted"));
     for (size_t i = 0; i < r->n_warnings; i++)
         json_array_append_new(notes, json_string(r->warnings[i]));
     json_object_set_new(root, "notes", notes);
@@ -342,6 +372,10 @@ static int build_timeline(exst_stage_result *r, const work *wk,
     json_object_set_new(root, "stripped_exit_share",
                         frac_json(s->stripped_exit_share));
     json_object_set_new(root, "warming_up", json_boolean(s->warming_up));
+    json_object_set_new(root, "phase", json_string(exst_phase_name(s->phase)));
+    json_object_set_new(root, "staging_period_s",
+                        json_integer(s->staging_period_s));
+    json_object_set_new(root, "reset_after_s", json_integer(s->reset_after_s));
     json_object_set_new(root, "enabled", json_boolean(s->enabled));
     json_object_set_new(root, "guard_tripped", json_boolean(s->guard_tripped));
     json_object_set_new(root, "weights_recomputed",
@@ -391,8 +425,9 @@ int exst_stage_grandfather(exst_history *h, const exst_consensus *c,
         .n_present = present_relays(present, NULL, c, exst_history_clock(h)),
         .reset_after_s = EXST_DEFAULT_RESET_AFTER,
         .retention_s = 0,
+        .grandfather = 1,
     };
-    int rc = exst_history_grandfather(h, &obs, err);
+    int rc = exst_history_observe(h, &obs, NULL, NULL, err);
     exst_free(present);
     return rc;
 }
@@ -409,6 +444,7 @@ int exst_stage_run(exst_stage_result **out, exst_history *h,
     size_t *present_idx = NULL;
     int64_t *ps_run = NULL;
     uint8_t *ps_event = NULL;
+    bool observed = false;
     const int64_t t = c->valid_after;
 
     *out = NULL;
@@ -437,6 +473,18 @@ int exst_stage_run(exst_stage_result **out, exst_history *h,
 
     for (size_t i = 0; i < n; i++)
         wk.run_start[i] = wk.eligible[i] = EXST_TIME_NONE;
+    /* An eligibility time must be writable (SPEC 4.2: ISO-8601 years of
+     * four digits): the last processable valid-after is 9999-12-31
+     * 23:59:59 less P. */
+    if (t > EXST_TIME_LATEST - pol.P) {
+        char ts[21];
+        rc = exstp_error_simple(err, EXST_ERR_LIMIT, NULL,
+                                "valid-after %s is too late: eligibility "
+                                "times (valid-after plus the staging period "
+                                "of %llds) would pass 9999-12-31T23:59:59Z",
+                                exst_time_iso(ts, t), (long long)pol.P);
+        goto done;
+    }
     const size_t np = present_relays(present, present_idx, c, pol.clock);
     exst_observation obs = {
         .valid_after = t,
@@ -444,11 +492,13 @@ int exst_stage_run(exst_stage_result **out, exst_history *h,
         .present = (const uint8_t(*)[20])present,
         .n_present = np,
         .reset_after_s = pol.W,
+        .staging_period_s = pol.P,
         .retention_s = pol.retention,
     };
     rc = exst_history_observe(h, &obs, ps_run, ps_event, err);
     if (rc != EXST_OK)
         goto done;
+    observed = true; /* from here on, a failure takes the update back */
 
     exst_stage_summary *s = &r->sum;
     s->valid_after = t;
@@ -456,9 +506,8 @@ int exst_stage_run(exst_stage_result **out, exst_history *h,
     s->staging_period_s = pol.P;
     s->reset_after_s = pol.W;
     s->enabled = pol.enabled;
-    int64_t since = exst_history_observed_since(h);
-    s->warming_up = !exst_history_grandfathered(h) &&
-                    since != EXST_TIME_NONE && t - since < pol.P;
+    s->phase = exst_history_phase(h, t, pol.P, pol.W);
+    s->warming_up = s->phase != EXST_PHASE_STEADY;
     for (size_t k = 0; k < np; k++) {
         size_t i = present_idx[k];
         wk.run_start[i] = ps_run[k];
@@ -466,6 +515,8 @@ int exst_stage_run(exst_stage_result **out, exst_history *h,
             s->counts.new_runs++;
         else if (ps_event[k] == EXST_RUN_RESTARTED)
             s->counts.restarted_runs++;
+        else if (ps_event[k] == EXST_RUN_GRANDFATHERED)
+            s->counts.grandfathered++;
     }
 
     /* Staging (3.3) and the guard's fraction (3.6). */
@@ -503,6 +554,19 @@ int exst_stage_run(exst_stage_result **out, exst_history *h,
              s->would_strip_fraction, o->max_strip_fraction);
     }
     const bool stripping = pol.enabled && !s->guard_tripped;
+    /* BadExit joins known-flags when it is added to a relay; tor reads
+     * at most 64 known flags, and so does the parser. */
+    if (stripping && s->counts.in_staging > 0 &&
+        pol.enforce == EXST_ENFORCE_BADEXIT && c->flag_badexit < 0 &&
+        c->n_flags >= EXSTP_MAX_FLAGS) {
+        rc = exstp_error_simple(err, EXST_ERR_LIMIT, NULL,
+                                "--enforce badexit would add BadExit to "
+                                "known-flags, which already lists %zu "
+                                "flags (the most tor reads); nothing "
+                                "written",
+                                c->n_flags);
+        goto done;
+    }
     r->staging = exstp_calloc(s->counts.in_staging + 1, 20);
     if (r->staging == NULL) {
         rc = exstp_error_simple(err, EXST_ERR_NOMEM, NULL, "out of memory");
@@ -589,6 +653,10 @@ int exst_stage_run(exst_stage_result **out, exst_history *h,
             goto done;
     }
 done:
+    if (rc != EXST_OK && observed) {
+        int undone = exst_history_undo(h);
+        (void)undone; /* the observe above left one step to take back */
+    }
     exst_free(wk.in_staging);
     exst_free(wk.strip);
     exst_free(wk.run_start);

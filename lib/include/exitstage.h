@@ -100,6 +100,8 @@ EXST_API void exst_error_clear(exst_error *err);
 /* Times are seconds since the Unix epoch, UTC.  These mark absent values. */
 #define EXST_TIME_NONE INT64_MIN       /* not set */
 #define EXST_TIME_UNKNOWN (INT64_MIN + 1) /* grandfathered: "before we knew" */
+/* The latest time the tool writes or accepts: 9999-12-31T23:59:59Z. */
+#define EXST_TIME_LATEST INT64_C(253402300799)
 
 /** Format a time as ISO-8601 UTC ("2024-05-17T17:00:00Z") into buf, which
  *  must hold at least 21 bytes.  @return buf. */
@@ -359,29 +361,57 @@ typedef struct exst_record {
                               relay was present */
 } exst_record;
 
-/** Create an empty in-memory history using clock.  @return EXST_OK or
- *  EXST_ERR_NOMEM. */
+/* How a history treats the relays it sees in its first W (SPEC 3.7). */
+typedef enum exst_bootstrap {
+    EXST_BOOTSTRAP_GRANDFATHER = 0, /* first seen before o + W: graduated */
+    EXST_BOOTSTRAP_NONE = 1         /* every relay first seen is new (0.1) */
+} exst_bootstrap;
+
+/* Where a consensus stands in a history's life (SPEC 3.7). */
+typedef enum exst_phase {
+    EXST_PHASE_BOOTSTRAP = 0, /* t < o + W (grandfathering window) */
+    EXST_PHASE_RAMP = 1,      /* warming up after the window */
+    EXST_PHASE_STEADY = 2     /* the set in staging is complete */
+} exst_phase;
+
+/** The name of a phase: "bootstrap", "ramp" or "steady". */
+EXST_API const char *exst_phase_name(exst_phase p);
+
+/** Create an empty in-memory history using clock, with the bootstrap rule
+ *  EXST_BOOTSTRAP_GRANDFATHER (change it with exst_history_set_bootstrap
+ *  before the first consensus).  @return EXST_OK or EXST_ERR_NOMEM. */
 EXST_API EXST_NODISCARD int exst_history_new(exst_history **out,
                                              exst_clock clock);
+
+/** Set the bootstrap rule of a history that has processed nothing yet.
+ *  @return EXST_OK, or EXST_ERR_USAGE once a consensus was processed. */
+EXST_API EXST_NODISCARD int exst_history_set_bootstrap(exst_history *h,
+                                                       exst_bootstrap b);
 
 /** Free a history.  NULL is allowed. */
 EXST_API void exst_history_free(exst_history *h);
 
 /**
  * Load a history file.  The file is integrity-checked (magic, version,
- * checksum, record order); a corrupt, truncated or empty file is refused
- * with EXST_ERR_DB and a message naming it, and is never modified.  A
- * missing file gives EXST_ERR_IO with err->code EXST_ERR_IO and errno
- * ENOENT in the message ("no such file").
+ * checksum, record order and values); a corrupt, truncated or empty file
+ * is refused with EXST_ERR_DB and a message naming it, and is never
+ * modified.  A missing file gives EXST_ERR_IO with errno ENOENT's text in
+ * the message ("no such file").  Files written by exitstage 0.1 (format
+ * version 1) load with the bootstrap rule EXST_BOOTSTRAP_GRANDFATHER and
+ * are written back as version 2.
  */
 EXST_API EXST_NODISCARD int exst_history_load(exst_history **out,
                                               const char *path,
                                               exst_error *err);
 
 /**
- * Write h to path atomically: a temporary file in the same directory,
- * written, fsynced, renamed over path, and the directory fsynced.  On any
- * failure the old file is left as it was and the temporary file removed.
+ * Write h to path atomically: a temporary file beside it (created 0600
+ * less the umask; a replaced history keeps its mode, owner and group),
+ * written, fsynced, renamed over path, and the directory fsynced.  The
+ * file path held before becomes "PATH.prev" (one step back, for
+ * `exitstage db rollback`).  A symbolic link at path is written through
+ * to its target.  On any failure the old file is left as it was and the
+ * temporary file removed.
  */
 EXST_API EXST_NODISCARD int exst_history_save(const exst_history *h,
                                               const char *path,
@@ -393,23 +423,41 @@ EXST_API EXST_NODISCARD int exst_history_serialize(void **out, size_t *len,
                                                    const exst_history *h,
                                                    exst_error *err);
 
-/** Parse bytes made by exst_history_serialize, checking integrity.
- *  source names them in errors. */
+/** Parse bytes made by exst_history_serialize (or by 0.1), checking
+ *  integrity.  source names them in errors. */
 EXST_API EXST_NODISCARD int
 exst_history_deserialize(exst_history **out, const void *buf, size_t len,
                          const char *source, exst_error *err);
 
 EXST_API exst_clock exst_history_clock(const exst_history *h);
+EXST_API exst_bootstrap exst_history_bootstrap(const exst_history *h);
 /** valid-after of the first consensus processed, or EXST_TIME_NONE. */
 EXST_API int64_t exst_history_observed_since(const exst_history *h);
 /** valid-after of the newest consensus processed, or EXST_TIME_NONE. */
 EXST_API int64_t exst_history_newest(const exst_history *h);
 /** Bit (1 << flavor) set for each flavour processed at the newest time. */
 EXST_API unsigned exst_history_newest_flavors(const exst_history *h);
-/** Nonzero if the history was started with grandfathering. */
+/** Nonzero if the history was started from grandfather consensuses
+ *  (`db init --grandfather`). */
 EXST_API int exst_history_grandfathered(const exst_history *h);
 /** Number of consensuses processed over the history's life. */
 EXST_API uint64_t exst_history_processed(const exst_history *h);
+/** P and W in effect for the newest consensus (EXST_TIME_NONE each when
+ *  unknown: an empty history, or one written by 0.1).  Either output may
+ *  be NULL. */
+EXST_API void exst_history_policy(const exst_history *h, int64_t *staging_s,
+                                  int64_t *reset_s);
+
+/**
+ * The phase of a consensus at t in this history with staging period P and
+ * reset window W (SPEC 3.7), o being the history's observed_since (t when
+ * it has none).  With EXST_BOOTSTRAP_GRANDFATHER: bootstrap while
+ * t < o + W, ramp while t < o + W + P, then steady.  With
+ * EXST_BOOTSTRAP_NONE there is no bootstrap window: ramp while t < o + P,
+ * then steady.  A consensus is "warming up" unless steady.
+ */
+EXST_API exst_phase exst_history_phase(const exst_history *h, int64_t t,
+                                       int64_t staging_s, int64_t reset_s);
 
 /** Number of relay records, and record i in ascending identity order. */
 EXST_API size_t exst_history_count(const exst_history *h);
@@ -421,9 +469,11 @@ EXST_API int exst_history_find(const exst_history *h, const uint8_t id[20],
 
 /* What happened to a present relay's run in exst_history_observe. */
 enum {
-    EXST_RUN_CONTINUED = 0, /* run goes on (or already seen at this time) */
-    EXST_RUN_NEW = 1,       /* no run before: s = t */
-    EXST_RUN_RESTARTED = 2  /* absence of at least W: s = t */
+    EXST_RUN_CONTINUED = 0,     /* run goes on (or already seen at t) */
+    EXST_RUN_NEW = 1,           /* first seen, or no run before: s = t */
+    EXST_RUN_RESTARTED = 2,     /* absence of at least W: s = t */
+    EXST_RUN_GRANDFATHERED = 3  /* first seen in the bootstrap window or
+                                   in a grandfather consensus: graduated */
 };
 
 /** One consensus as the history sees it. */
@@ -433,29 +483,33 @@ typedef struct exst_observation {
     const uint8_t (*present)[20]; /* present relays, ascending, unique */
     size_t n_present;
     int64_t reset_after_s;        /* W, effective for this consensus */
+    int64_t staging_period_s;     /* P, effective (recorded for db show) */
     int64_t retention_s;          /* prune records absent longer than this;
                                      0 = never prune */
+    int grandfather;              /* nonzero: a grandfather consensus (db
+                                     init): every present relay graduated */
 } exst_observation;
 
 /**
  * Apply SPEC 3.2 and 3.7 for one consensus.  For each present relay i,
- * run_start[i] receives its run start after the update and event[i] an
- * EXST_RUN_* value (either array may be NULL).  A consensus older than
- * the newest processed one is refused with EXST_ERR_ORDER and changes
- * nothing.  Records absent for longer than retention_s are then pruned.
+ * run_start[i] receives its run start after the update (EXST_TIME_UNKNOWN
+ * when grandfathered) and event[i] an EXST_RUN_* value (either array may
+ * be NULL).  A consensus older than the newest processed one is refused
+ * with EXST_ERR_ORDER and changes nothing.  Records absent for longer than
+ * retention_s are then pruned.  The state before the call is kept until
+ * the next one, so exst_history_undo can take it back.
  */
 EXST_API EXST_NODISCARD int
 exst_history_observe(exst_history *h, const exst_observation *obs,
                      int64_t *run_start, uint8_t *event, exst_error *err);
 
 /**
- * Start a history from one consensus in which every present relay counts
- * as graduated (run start EXST_TIME_UNKNOWN).  h must be empty.  The
- * consensus counts as processed; the history is not warming up.
+ * Take back the last exst_history_observe (one step): the history is as it
+ * was before it.  Used when a document's outputs could not be written, so
+ * the history is never committed with it.
+ * @return EXST_OK, or EXST_ERR_USAGE when there is nothing to take back.
  */
-EXST_API EXST_NODISCARD int
-exst_history_grandfather(exst_history *h, const exst_observation *obs,
-                         exst_error *err);
+EXST_API EXST_NODISCARD int exst_history_undo(exst_history *h);
 
 /**
  * The history as pretty JSON (keys sorted, trailing newline) into a new
@@ -467,6 +521,56 @@ EXST_API EXST_NODISCARD int exst_history_dump_json(char **out,
                                                    const uint8_t (*ids)[20],
                                                    size_t n_ids,
                                                    exst_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Output files (SPEC 4.4 "Added in 0.2")                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A set of output files written all or nothing, as `apply` writes its
+ * consensus, report and staged list.  Each file goes to a temporary file
+ * beside its target, written and fsynced when it is added; commit renames
+ * them all into place.  A symbolic link is written through to its target;
+ * a device or FIFO is written in place at commit, before any rename.  New
+ * files get 0666 less the umask; a replaced file keeps its mode, owner and
+ * group (where the process may set them).  Freeing a set that was not
+ * committed removes every temporary file and changes nothing.
+ */
+typedef struct exst_outset exst_outset;
+
+/** Create an empty set.  @return EXST_OK or EXST_ERR_NOMEM. */
+EXST_API EXST_NODISCARD int exst_outset_new(exst_outset **out,
+                                            exst_error *err);
+
+/** Prepare the output path with len bytes at buf (copied or written at
+ *  once).  A directory at path is EXST_ERR_IO.  On failure the set is
+ *  unchanged but for temporary files that exst_outset_free removes.
+ *  @return EXST_OK, EXST_ERR_IO (err names the file) or EXST_ERR_NOMEM. */
+EXST_API EXST_NODISCARD int exst_outset_add(exst_outset *s, const char *path,
+                                            const void *buf, size_t len,
+                                            exst_error *err);
+
+/** Write the in-place outputs, then rename every prepared file into place
+ *  and fsync their directories.  A failure part-way leaves each output
+ *  either as it was or complete.  @return EXST_OK or EXST_ERR_IO. */
+EXST_API EXST_NODISCARD int exst_outset_commit(exst_outset *s,
+                                               exst_error *err);
+
+/** Free a set, removing the temporary files of uncommitted outputs.  NULL
+ *  is allowed. */
+EXST_API void exst_outset_free(exst_outset *s);
+
+/**
+ * The file path names once symbolic links are followed, as a new string
+ * (exst_free): the canonical path of an existing regular file or
+ * directory, the eventual target of a dangling link (its directory made
+ * canonical), or path itself for an existing device or FIFO.  Two paths
+ * naming the same file resolve to the same string (where both exist,
+ * compare device and inode too).
+ * @return EXST_OK, EXST_ERR_IO (err says why) or EXST_ERR_NOMEM.
+ */
+EXST_API EXST_NODISCARD int exst_path_resolve(char **out, const char *path,
+                                              exst_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Single-writer lock on a history file                               */
@@ -535,6 +639,7 @@ typedef struct exst_stage_counts {
     size_t graduated;
     size_t new_runs;
     size_t restarted_runs;
+    size_t grandfathered;   /* first seen now and grandfathered (3.7) */
 } exst_stage_counts;
 
 /* A summary of one staged consensus, for replays and callers. */
@@ -545,7 +650,8 @@ typedef struct exst_stage_summary {
     int64_t staging_period_s;
     int64_t reset_after_s;
     int enabled;
-    int warming_up;
+    int warming_up;              /* phase != EXST_PHASE_STEADY */
+    exst_phase phase;
     int guard_tripped;
     int weights_recomputed;
     uint64_t exit_bandwidth;     /* exit candidates without BadExit */
@@ -562,9 +668,11 @@ typedef struct exst_stage_result exst_stage_result;
  * consensus params over defaults), update the history h (SPEC 3.2, 3.7),
  * decide who is in staging (3.3), apply the capacity guard (3.6), strip,
  * recompute the weights (3.5), and produce what opts->produce asks for.
- * A consensus older than the history's newest is refused with
- * EXST_ERR_ORDER and h is unchanged; on any other failure h may already
- * have been updated in memory, so callers must not save it.
+ * On failure h is as it was: EXST_ERR_ORDER for a consensus older than
+ * the history's newest, EXST_ERR_LIMIT for a valid-after too late to
+ * write its eligibility times or a BadExit that known-flags has no room
+ * for, EXST_ERR_NOMEM.  On success the update can still be taken back
+ * with exst_history_undo (when the caller could not write the outputs).
  */
 EXST_API EXST_NODISCARD int exst_stage_run(exst_stage_result **out,
                                            exst_history *h,
@@ -573,9 +681,12 @@ EXST_API EXST_NODISCARD int exst_stage_run(exst_stage_result **out,
                                            exst_error *err);
 
 /**
- * Start the empty history h from c (db init --grandfather): every relay
- * present in c under h's clock counts as graduated, and c counts as
- * processed (exst_history_grandfather).  @return EXST_OK or a status.
+ * Process c as a grandfather consensus (db init --grandfather, SPEC 3.7):
+ * every relay present in c under h's clock counts as graduated (run start
+ * EXST_TIME_UNKNOWN), c counts as processed, and h is marked
+ * grandfathered.  Call it for each grandfather consensus, oldest first,
+ * on a new history.  @return EXST_OK or a status (EXST_ERR_ORDER for a
+ * consensus older than one already processed).
  */
 EXST_API EXST_NODISCARD int exst_stage_grandfather(exst_history *h,
                                                    const exst_consensus *c,

@@ -3,7 +3,9 @@
  * fuzz_history.c - the history file reader never trusts its input: any
  * bytes either are refused with EXST_ERR_DB (or NOMEM) or load into a
  * history that serialises back to exactly the same bytes (the format is
- * canonical: one state, one encoding), whose JSON dump works, and which
+ * canonical: one state, one encoding; a version 1 file from 0.1 comes
+ * back as the version 2 encoding of the same state, 16 bytes longer, and
+ * that one is canonical), whose JSON dump works, and which
  * can observe one more consensus without breaking its invariants.  (The
  * file's checksum is BLAKE2b-256 over everything before it, 32 bytes at
  * the end: see lib/exst_history.c.)
@@ -60,7 +62,21 @@ static int one_input(const uint8_t *data, size_t size)
     void *out = NULL;
     size_t out_len = 0;
     CHECK(exst_history_serialize(&out, &out_len, h, &err) == EXST_OK);
-    CHECK(out_len == size && memcmp(out, data, size) == 0);
+    if (size >= 12 && data[8] == 1) {
+        /* Migrated: the same state in version 2, itself canonical. */
+        CHECK(out_len == size + 16);
+        exst_history *v2 = NULL;
+        void *out2 = NULL;
+        size_t out2_len = 0;
+        CHECK(exst_history_deserialize(&v2, out, out_len, "v2", &err) ==
+              EXST_OK);
+        CHECK(exst_history_serialize(&out2, &out2_len, v2, &err) == EXST_OK);
+        CHECK(out2_len == out_len && memcmp(out2, out, out_len) == 0);
+        exst_free(out2);
+        exst_history_free(v2);
+    } else {
+        CHECK(out_len == size && memcmp(out, data, size) == 0);
+    }
     exst_free(out);
 
     char *json = NULL;
@@ -86,6 +102,7 @@ static int one_input(const uint8_t *data, size_t size)
         .present = (const uint8_t(*)[20])present,
         .n_present = np,
         .reset_after_s = 86400,
+        .staging_period_s = 4 * 86400,
         .retention_s = 30 * 86400,
     };
     rc = exst_history_observe(h, &obs, NULL, NULL, &err);

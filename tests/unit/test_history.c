@@ -93,11 +93,23 @@ static void observe_ok(exst_history *h, int hour, exst_flavor flavor,
     assert_int_equal(rc, EXST_OK);
 }
 
-static exst_history *new_history(exst_clock clock)
+/* A history with the library's default bootstrap rule ("grandfather"). */
+static exst_history *new_history_default(exst_clock clock)
 {
     exst_history *h = NULL;
     assert_int_equal(exst_history_new(&h, clock), EXST_OK);
     assert_non_null(h);
+    return h;
+}
+
+/* Most tables here are about runs (SPEC 3.2), so they use the 0.1 rule
+ * (--bootstrap none), where every first sighting starts a run; the
+ * bootstrap window has tests of its own. */
+static exst_history *new_history(exst_clock clock)
+{
+    exst_history *h = new_history_default(clock);
+    assert_int_equal(exst_history_set_bootstrap(h, EXST_BOOTSTRAP_NONE),
+                     EXST_OK);
     return h;
 }
 
@@ -127,7 +139,8 @@ typedef struct step {
     int hour;
     exst_flavor flavor;
     const char *events;  /* per present relay: N new, C continued,
-                            R restarted; NULL = not checked */
+                            R restarted, G grandfathered; NULL = not
+                            checked */
 } step;
 
 typedef struct expect {
@@ -141,6 +154,8 @@ typedef struct rule_case {
     int retention; /* hours, 0 = never prune */
     step steps[40];
     expect recs[MAX_RELAYS];
+    int gf;        /* 1: bootstrap rule "grandfather" (SPEC 3.7, the
+                      default); 0: "none", the 0.1 rule (3.2 alone) */
 } rule_case;
 
 #define NS EXST_FLAVOR_NS
@@ -151,7 +166,7 @@ typedef struct rule_case {
 static const rule_case rule_cases[] = {
     {"first sighting", 24, 0,
      {{"01", 0, NS, "NN"}, {"012", 1, NS, "CCN"}, END},
-     {{0, 0, X, 1}, {1, 0, X, 1}, {2, 1, X, 1}, ENDR}},
+     {{0, 0, X, 1}, {1, 0, X, 1}, {2, 1, X, 1}, ENDR}, 0},
 
     /* SPEC 3.2's example: present 10:00, missing from 11:00; back at
      * 10:00 the next day is 23 h of absence, so the run continues. */
@@ -159,90 +174,138 @@ static const rule_case rule_cases[] = {
      {{"01", 9, NS, "NN"}, {"01", 10, NS, "CC"}, {"1", 11, NS, "C"},
       {"1", 12, NS, "C"}, {"1", 20, NS, "C"}, {"1", 33, NS, "C"},
       {"01", 34, NS, "CC"}, END},
-     {{0, 9, X, 34}, {1, 9, X, 34}, ENDR}},
+     {{0, 9, X, 34}, {1, 9, X, 34}, ENDR}, 0},
 
     /* ... and back at 11:00 the next day is exactly W: restart. */
     {"absence of exactly W restarts", 24, 0,
      {{"01", 9, NS, "NN"}, {"01", 10, NS, "CC"}, {"1", 11, NS, "C"},
       {"1", 12, NS, "C"}, {"1", 34, NS, "C"}, {"01", 35, NS, "RC"}, END},
-     {{0, 35, X, 35}, {1, 9, X, 35}, ENDR}},
+     {{0, 35, X, 35}, {1, 9, X, 35}, ENDR}, 0},
 
     {"absence recorded while away", 24, 0,
      {{"01", 0, NS, "NN"}, {"1", 1, NS, "C"}, {"1", 2, NS, "C"}, END},
-     {{0, 0, 1, 0}, {1, 0, X, 2}, ENDR}},
+     {{0, 0, 1, 0}, {1, 0, X, 2}, ENDR}, 0},
 
     /* No consensus between 1:00 and 40:00: nobody was seen absent. */
     {"archive gap is not an absence", 24, 0,
      {{"0", 0, NS, "N"}, {"0", 1, NS, "C"}, {"0", 40, NS, "C"}, END},
-     {{0, 0, X, 40}, ENDR}},
+     {{0, 0, X, 40}, ENDR}, 0},
 
     /* Once seen absent, the data gap after a counts. */
     {"gap after an observed absence counts", 24, 0,
      {{"01", 0, NS, "NN"}, {"1", 1, NS, "C"}, {"01", 30, NS, "RC"}, END},
-     {{0, 30, X, 30}, {1, 0, X, 30}, ENDR}},
+     {{0, 30, X, 30}, {1, 0, X, 30}, ENDR}, 0},
 
     {"gap after absence shorter than W", 24, 0,
      {{"01", 0, NS, "NN"}, {"1", 1, NS, "C"}, {"01", 20, NS, "CC"}, END},
-     {{0, 0, X, 20}, {1, 0, X, 20}, ENDR}},
+     {{0, 0, X, 20}, {1, 0, X, 20}, ENDR}, 0},
 
     {"W = 0 restarts after any absence", 0, 0,
      {{"01", 0, NS, "NN"}, {"1", 1, NS, "C"}, {"01", 2, NS, "RC"},
       {"01", 3, NS, "CC"}, END},
-     {{0, 2, X, 3}, {1, 0, X, 3}, ENDR}},
+     {{0, 2, X, 3}, {1, 0, X, 3}, ENDR}, 0},
 
     {"repeated absence keeps its start", 24, 0,
      {{"01", 0, NS, "NN"}, {"1", 5, NS, "C"}, {"1", 6, NS, "C"},
       {"1", 7, NS, "C"}, END},
-     {{0, 0, 5, 0}, {1, 0, X, 7}, ENDR}},
+     {{0, 0, 5, 0}, {1, 0, X, 7}, ENDR}, 0},
 
     /* The second flavour of an hour lacks relay 1: not an absence. */
     {"same hour, relay missing from md", 24, 0,
      {{"01", 0, NS, "NN"}, {"01", 1, NS, "CC"}, {"0", 1, MD, "C"}, END},
-     {{0, 0, X, 1}, {1, 0, X, 1}, ENDR}},
+     {{0, 0, X, 1}, {1, 0, X, 1}, ENDR}, 0},
 
     /* md first marks relay 1 absent at 1:00; ns then shows it: bridged
      * even with W = 0, as in the other order. */
     {"same hour, md first, W = 0", 0, 0,
      {{"01", 0, NS, "NN"}, {"0", 1, MD, "C"}, {"01", 1, NS, "CC"}, END},
-     {{0, 0, X, 1}, {1, 0, X, 1}, ENDR}},
+     {{0, 0, X, 1}, {1, 0, X, 1}, ENDR}, 0},
 
     {"same document twice", 24, 0,
      {{"012", 0, NS, "NNN"}, {"01", 1, NS, "CC"}, {"01", 1, NS, "CC"},
       END},
-     {{0, 0, X, 1}, {1, 0, X, 1}, {2, 0, 1, 0}, ENDR}},
+     {{0, 0, X, 1}, {1, 0, X, 1}, {2, 0, 1, 0}, ENDR}, 0},
 
     {"new relay in the second flavour", 24, 0,
      {{"0", 0, NS, "N"}, {"0", 1, NS, "C"}, {"01", 1, MD, "CN"},
       {"01", 2, NS, "CC"}, END},
-     {{0, 0, X, 2}, {1, 1, X, 2}, ENDR}},
+     {{0, 0, X, 2}, {1, 1, X, 2}, ENDR}, 0},
 
     /* Retention 48 h: absent since 1:00, kept at 49:00 (48 h), pruned at
      * 50:00; back at 51:00 it starts a new run. */
     {"pruning and return", 24, 48,
      {{"01", 0, NS, "NN"}, {"1", 1, NS, "C"}, {"1", 49, NS, "C"}, END},
-     {{0, 0, 1, 0}, {1, 0, X, 49}, ENDR}},
+     {{0, 0, 1, 0}, {1, 0, X, 49}, ENDR}, 0},
     {"pruned after retention", 24, 48,
      {{"01", 0, NS, "NN"}, {"1", 1, NS, "C"}, {"1", 50, NS, "C"}, END},
-     {{0, GONE, 0, 0}, {1, 0, X, 50}, ENDR}},
+     {{0, GONE, 0, 0}, {1, 0, X, 50}, ENDR}, 0},
     {"return after pruning is a new run", 24, 48,
      {{"01", 0, NS, "NN"}, {"1", 1, NS, "C"}, {"1", 50, NS, "C"},
       {"01", 51, NS, "NC"}, END},
-     {{0, 51, X, 51}, {1, 0, X, 51}, ENDR}},
+     {{0, 51, X, 51}, {1, 0, X, 51}, ENDR}, 0},
 
     {"retention 0 never prunes", 24, 0,
      {{"01", 0, NS, "NN"}, {"1", 1, NS, "C"}, {"1", 5000, NS, "C"}, END},
-     {{0, 0, 1, 0}, {1, 0, X, 5000}, ENDR}},
+     {{0, 0, 1, 0}, {1, 0, X, 5000}, ENDR}, 0},
 
     {"restart then bridge", 2, 0,
      {{"0", 0, NS, "N"}, {"", 1, NS, NULL}, {"", 2, NS, NULL},
       {"0", 3, NS, "R"}, {"", 4, NS, NULL}, {"0", 5, NS, "C"}, END},
-     {{0, 3, X, 5}, ENDR}},
+     {{0, 3, X, 5}, ENDR}, 0},
+
+    /* SPEC 3.7, "Bootstrap (revised in 0.2)", sentence by sentence. */
+
+    /* "A relay that the history first sees at t < o + W ... is
+     * grandfathered (run start unknown; graduated, never staged).  From
+     * o + W on, a relay seen for the first time starts a run." */
+    {"first seen before o + W: grandfathered; from o + W: new", 24, 0,
+     {{"01", 0, NS, "GG"}, {"012", 1, NS, "CCG"}, {"0123", 23, NS, "CCCG"},
+      {"01234", 24, NS, "CCCCN"}, {"012345", 25, NS, "CCCCCN"}, END},
+     {{0, U, X, 25}, {1, U, X, 25}, {2, U, X, 25}, {3, U, X, 25},
+      {4, 24, X, 25}, {5, 25, X, 25}, ENDR}, 1},
+
+    /* The window is the history's: o is its first consensus, whatever
+     * relay 1 did before it was first seen. */
+    {"window measured from observed_since", 6, 0,
+     {{"0", 10, NS, "G"}, {"01", 15, NS, "CG"}, {"012", 16, NS, "CCN"},
+      END},
+     {{0, U, X, 16}, {1, U, X, 16}, {2, 16, X, 16}, ENDR}, 1},
+
+    /* "A grandfathered relay that is later absent for W or more restarts
+     * like any other." */
+    {"grandfathered relay away for W restarts", 24, 0,
+     {{"01", 0, NS, "GG"}, {"1", 1, NS, "C"}, {"01", 25, NS, "RC"}, END},
+     {{0, 25, X, 25}, {1, U, X, 25}, ENDR}, 1},
+    {"grandfathered relay away for less than W keeps graduating", 24, 0,
+     {{"01", 0, NS, "GG"}, {"1", 1, NS, "C"}, {"01", 24, NS, "CC"}, END},
+     {{0, U, X, 24}, {1, U, X, 24}, ENDR}, 1},
+
+    /* The other flavour of an hour in the window: a relay only the
+     * microdesc document lists is grandfathered too, in either order. */
+    {"window, second flavour adds a relay", 24, 0,
+     {{"0", 0, NS, "G"}, {"01", 0, MD, "CG"}, {"01", 1, NS, "CC"}, END},
+     {{0, U, X, 1}, {1, U, X, 1}, ENDR}, 1},
+
+    /* W = 0: the window is empty, every first sighting is new. */
+    {"W = 0: no window", 0, 0,
+     {{"01", 0, NS, "NN"}, {"012", 1, NS, "CCN"}, END},
+     {{0, 0, X, 1}, {1, 0, X, 1}, {2, 1, X, 1}, ENDR}, 1},
+
+    /* A record pruned and back after o + W starts a new run. */
+    {"pruned grandfathered relay comes back new", 24, 30,
+     {{"01", 0, NS, "GG"}, {"1", 1, NS, "C"}, {"1", 32, NS, "C"},
+      {"01", 33, NS, "NC"}, END},
+     {{0, 33, X, 33}, {1, U, X, 33}, ENDR}, 1},
 };
 
 static void run_rule_case(const rule_case *c)
 {
     print_message("case: %s\n", c->name);
     exst_history *h = new_history(EXST_CLOCK_EXIT);
+    assert_int_equal(exst_history_set_bootstrap(
+                         h, c->gf ? EXST_BOOTSTRAP_GRANDFATHER
+                                  : EXST_BOOTSTRAP_NONE),
+                     EXST_OK);
     for (const step *st = c->steps; st->present != NULL; st++) {
         int64_t run_start[MAX_RELAYS];
         uint8_t event[MAX_RELAYS];
@@ -267,6 +330,7 @@ static void run_rule_case(const rule_case *c)
                 const char want = st->events[j];
                 const int ev = want == 'N'   ? EXST_RUN_NEW
                                : want == 'R' ? EXST_RUN_RESTARTED
+                               : want == 'G' ? EXST_RUN_GRANDFATHERED
                                              : EXST_RUN_CONTINUED;
                 if (event[j] != ev)
                     print_error("%s: hour %d relay %c: event %d, want %c\n",
@@ -477,19 +541,29 @@ static void test_older_refused(void **state)
     exst_history_free(h);
 }
 
+/* A grandfather consensus (db init --grandfather): observe with
+ * .grandfather set. */
+static int grandfather_ex(exst_history *h, int hour, exst_flavor flavor,
+                          const char *present, exst_error *err)
+{
+    uint8_t ids[MAX_RELAYS][20];
+    size_t n = strlen(present);
+    for (size_t i = 0; i < n; i++)
+        make_id(ids[i], present[i] - '0');
+    exst_observation obs = {.valid_after = AT(hour),
+                            .flavor = flavor,
+                            .present = (const uint8_t(*)[20])ids,
+                            .n_present = n,
+                            .reset_after_s = 24 * H,
+                            .grandfather = 1};
+    return exst_history_observe(h, &obs, NULL, NULL, err);
+}
+
 static void test_grandfather(void **state)
 {
     (void)state;
-    exst_history *h = new_history(EXST_CLOCK_EXIT);
-    uint8_t ids[2][20];
-    make_id(ids[0], 0);
-    make_id(ids[1], 1);
-    exst_observation obs = {.valid_after = AT(0),
-                            .flavor = MD,
-                            .present = (const uint8_t(*)[20])ids,
-                            .n_present = 2,
-                            .reset_after_s = 24 * H};
-    assert_int_equal(exst_history_grandfather(h, &obs, NULL), EXST_OK);
+    exst_history *h = new_history_default(EXST_CLOCK_EXIT);
+    assert_int_equal(grandfather_ex(h, 0, MD, "01", NULL), EXST_OK);
     assert_true(exst_history_grandfathered(h));
     assert_int_equal(exst_history_processed(h), 1);
     assert_int_equal(exst_history_observed_since(h), AT(0));
@@ -498,38 +572,54 @@ static void test_grandfather(void **state)
     assert_int_equal(exst_history_count(h), 2);
     for (size_t i = 0; i < 2; i++) {
         exst_record r;
+        uint8_t id[20];
+        make_id(id, (int)i);
         exst_history_record_at(h, i, &r);
-        assert_memory_equal(r.id, ids[i], 20);
+        assert_memory_equal(r.id, id, 20);
         assert_true(r.run_start == EXST_TIME_UNKNOWN);
         assert_true(r.absence_start == EXST_TIME_NONE);
         assert_true(r.last_seen == AT(0));
     }
-    /* Only once, and only on an empty history. */
+    /* "db init --grandfather takes one or more consensuses, processes
+     * them oldest first ... and grandfathers every relay present in any
+     * of them": relay 2 joins 30 h later, relay 0 leaves, and both count
+     * as graduated even though 30 h > W. */
+    assert_int_equal(grandfather_ex(h, 30, MD, "12", NULL), EXST_OK);
+    assert_int_equal(exst_history_processed(h), 2);
+    exst_record r;
+    uint8_t id[20];
+    make_id(id, 2);
+    assert_true(exst_history_find(h, id, &r));
+    assert_true(r.run_start == EXST_TIME_UNKNOWN);
+    make_id(id, 0);
+    assert_true(exst_history_find(h, id, &r));
+    assert_true(r.absence_start == AT(30));
+    /* A relay back in a later grandfather consensus after W: still
+     * graduated (no restart inside the grandfather set). */
+    assert_int_equal(grandfather_ex(h, 60, MD, "012", NULL), EXST_OK);
+    assert_true(exst_history_find(h, id, &r));
+    assert_true(r.run_start == EXST_TIME_UNKNOWN);
+    assert_true(r.absence_start == EXST_TIME_NONE);
+    /* Older than the newest: refused like any consensus. */
     exst_error err;
     exst_error_clear(&err);
-    assert_int_equal(exst_history_grandfather(h, &obs, &err), EXST_ERR_USAGE);
-    exst_history *h2 = new_history(EXST_CLOCK_EXIT);
-    observe_ok(h2, 0, NS, "", 24, 0);
-    assert_int_equal(exst_history_grandfather(h2, &obs, NULL),
-                     EXST_ERR_USAGE);
-    exst_history_free(h2);
+    assert_int_equal(grandfather_ex(h, 59, MD, "0", &err), EXST_ERR_ORDER);
 
-    /* Grandfathered relays keep the unknown start; newcomers are new;
-     * the same hour's other flavour changes nothing. */
+    /* After the grandfather consensuses, o is the oldest of them (hour
+     * 0): at hour 61 the window (o + 24 h) has passed, so a newcomer is
+     * new; grandfathered relays keep the unknown start; a grandfathered
+     * relay away for W restarts like any other. */
     int64_t rs[3];
     uint8_t ev[3];
-    observe_ok(h, 0, NS, "01", 24, 0);
-    assert_int_equal(exst_history_processed(h), 2);
-    assert_int_equal(observe_ex(h, 1, NS, "02", 24, 0, rs, ev, NULL),
+    assert_int_equal(observe_ex(h, 61, NS, "023", 24, 0, rs, ev, NULL),
                      EXST_OK);
     assert_true(rs[0] == EXST_TIME_UNKNOWN);
     assert_int_equal(ev[0], EXST_RUN_CONTINUED);
-    assert_true(rs[1] == AT(1));
-    assert_int_equal(ev[1], EXST_RUN_NEW);
-    /* A grandfathered relay away for W restarts like any other. */
-    assert_int_equal(observe_ex(h, 25, NS, "1", 24, 0, rs, ev, NULL),
+    assert_true(rs[2] == AT(61));
+    assert_int_equal(ev[2], EXST_RUN_NEW);
+    assert_int_equal(observe_ex(h, 86, NS, "1", 24, 0, rs, ev, NULL),
                      EXST_OK);
-    assert_true(rs[0] == AT(25));
+    assert_true(rs[0] == AT(86));
     assert_int_equal(ev[0], EXST_RUN_RESTARTED);
 
     /* It survives a round trip. */
@@ -543,6 +633,104 @@ static void test_grandfather(void **state)
     assert_bytes_equal(h, back);
     exst_free(buf);
     exst_history_free(back);
+    exst_history_free(h);
+
+    /* "--bootstrap none" with grandfather consensuses: the consensuses'
+     * relays are graduated, anyone first seen afterwards is new, even
+     * within W of o. */
+    h = new_history(EXST_CLOCK_EXIT);
+    assert_int_equal(exst_history_set_bootstrap(h, EXST_BOOTSTRAP_NONE),
+                     EXST_OK);
+    assert_int_equal(grandfather_ex(h, 0, NS, "0", NULL), EXST_OK);
+    assert_int_equal(observe_ex(h, 1, NS, "01", 24, 0, rs, ev, NULL),
+                     EXST_OK);
+    assert_true(rs[0] == EXST_TIME_UNKNOWN);
+    assert_true(rs[1] == AT(1));
+    assert_int_equal(ev[1], EXST_RUN_NEW);
+    /* The rule cannot change once a consensus was processed. */
+    assert_int_equal(exst_history_set_bootstrap(h, EXST_BOOTSTRAP_GRANDFATHER),
+                     EXST_ERR_USAGE);
+    exst_history_free(h);
+}
+
+/* SPEC 3.7: the window uses the W in effect for each consensus. */
+static void test_window_uses_each_consensus_w(void **state)
+{
+    (void)state;
+    exst_history *h = new_history_default(EXST_CLOCK_EXIT);
+    int64_t rs[3];
+    uint8_t ev[3];
+    observe_ok(h, 0, NS, "0", 24, 0);
+    /* Hour 10, W 6 h for this consensus: 10 >= 0 + 6, relay 1 is new. */
+    assert_int_equal(observe_ex(h, 10, NS, "01", 6, 0, rs, ev, NULL),
+                     EXST_OK);
+    assert_int_equal(ev[1], EXST_RUN_NEW);
+    /* Hour 11, W 12 h again: 11 < 12, relay 2 is grandfathered. */
+    assert_int_equal(observe_ex(h, 11, NS, "012", 12, 0, rs, ev, NULL),
+                     EXST_OK);
+    assert_int_equal(ev[2], EXST_RUN_GRANDFATHERED);
+    assert_true(rs[2] == EXST_TIME_UNKNOWN);
+    exst_history_free(h);
+}
+
+/* SPEC 3.7 phases and warming up, for both bootstrap rules. */
+static void test_phases(void **state)
+{
+    (void)state;
+    const int64_t P = 4 * 24 * H, W = 24 * H;
+    exst_history *h = new_history_default(EXST_CLOCK_EXIT);
+    /* Nothing processed: t counts as o. */
+    assert_int_equal(exst_history_phase(h, AT(5), P, W), EXST_PHASE_BOOTSTRAP);
+    observe_ok(h, 0, NS, "0", 24, 0);
+    assert_int_equal(exst_history_phase(h, AT(0), P, W), EXST_PHASE_BOOTSTRAP);
+    assert_int_equal(exst_history_phase(h, AT(23), P, W),
+                     EXST_PHASE_BOOTSTRAP);
+    assert_int_equal(exst_history_phase(h, AT(24), P, W), EXST_PHASE_RAMP);
+    assert_int_equal(exst_history_phase(h, AT(119), P, W), EXST_PHASE_RAMP);
+    assert_int_equal(exst_history_phase(h, AT(120), P, W), EXST_PHASE_STEADY);
+    assert_int_equal(exst_history_phase(h, AT(120), P, 0), EXST_PHASE_STEADY);
+    assert_int_equal(exst_history_phase(h, AT(0), 0, 0), EXST_PHASE_STEADY);
+    assert_string_equal(exst_phase_name(EXST_PHASE_BOOTSTRAP), "bootstrap");
+    assert_string_equal(exst_phase_name(EXST_PHASE_RAMP), "ramp");
+    assert_string_equal(exst_phase_name(EXST_PHASE_STEADY), "steady");
+    exst_history_free(h);
+
+    h = new_history(EXST_CLOCK_EXIT);
+    assert_int_equal(exst_history_set_bootstrap(h, EXST_BOOTSTRAP_NONE),
+                     EXST_OK);
+    observe_ok(h, 0, NS, "0", 24, 0);
+    assert_int_equal(exst_history_phase(h, AT(0), P, W), EXST_PHASE_RAMP);
+    assert_int_equal(exst_history_phase(h, AT(95), P, W), EXST_PHASE_RAMP);
+    assert_int_equal(exst_history_phase(h, AT(96), P, W), EXST_PHASE_STEADY);
+    exst_history_free(h);
+}
+
+/* exst_history_undo takes back exactly one observe. */
+static void test_undo(void **state)
+{
+    (void)state;
+    exst_history *h = new_history(EXST_CLOCK_EXIT);
+    assert_int_equal(exst_history_undo(h), EXST_ERR_USAGE);
+    observe_ok(h, 0, NS, "01", 24, 48);
+    uint8_t *before, *after;
+    size_t lb, la;
+    serialize(h, &before, &lb);
+    observe_ok(h, 1, NS, "12", 24, 48);
+    assert_int_equal(exst_history_undo(h), EXST_OK);
+    serialize(h, &after, &la);
+    assert_int_equal(la, lb);
+    assert_memory_equal(before, after, la);
+    assert_int_equal(exst_history_undo(h), EXST_ERR_USAGE); /* one step */
+    /* The undone document can be processed again, with the same result as
+     * a history that never saw the undo. */
+    observe_ok(h, 1, NS, "12", 24, 48);
+    exst_history *g = new_history(EXST_CLOCK_EXIT);
+    observe_ok(g, 0, NS, "01", 24, 48);
+    observe_ok(g, 1, NS, "12", 24, 48);
+    assert_bytes_equal(h, g);
+    exst_free(before);
+    exst_free(after);
+    exst_history_free(g);
     exst_history_free(h);
 }
 
@@ -641,8 +829,8 @@ static void test_record_size(void **state)
     uint8_t *buf;
     size_t len;
     serialize(h, &buf, &len);
-    assert_int_equal(len, 56 + 4 * 44 + 32);
-    assert_true(56 + (size_t)40000 * EXSTP_HISTORY_RECORD_SIZE + 32 <
+    assert_int_equal(len, 72 + 4 * 44 + 32);
+    assert_true(72 + (size_t)40000 * EXSTP_HISTORY_RECORD_SIZE + 32 <
                 (size_t)5 << 20);
     exst_free(buf);
     exst_history_free(h);
@@ -794,9 +982,21 @@ static void test_values_checked_behind_checksum(void **state)
     reseal(t, len);
     expect_db(t, len, "unknown flags");
     memcpy(t, buf, len);
-    t[8] = 2;
+    t[8] = 3;
     reseal(t, len);
-    expect_db(t, len, "format version 2");
+    expect_db(t, len, "format version 3; this build reads versions 1 to 2");
+
+    /* The policy fields: beyond 30 days, or negative. */
+    memcpy(t, buf, len);
+    for (int i = 0; i < 8; i++)
+        t[56 + i] = (uint8_t)((INT64_C(30) * 86400 + 1) >> (8 * i));
+    reseal(t, len);
+    expect_db(t, len, "staging period out of range");
+    memcpy(t, buf, len);
+    t[64 + 7] = 0x80;
+    t[64] = 5;
+    reseal(t, len);
+    expect_db(t, len, "reset window out of range");
 
     /* A run start after last seen, an unknown start without
      * grandfathering, a last-seen after the newest. */
@@ -952,13 +1152,27 @@ static void test_save_load(void **state)
     assert_bytes_equal(h, back);
     exst_history_free(back);
 
-    /* Saving again replaces the file and leaves nothing else behind. */
+    /* Saving again replaces the file, keeps the one it replaced as
+     * PATH.prev (SPEC 4.4 0.2), and leaves nothing else behind. */
+    exst_history *first = sample_history();
     observe_ok(h, 2, NS, "2", 24, 0);
     save_ok(h, f->path);
     assert_file_is(f->path, h);
+    char *prev = tu_path(f->dir, "h.db.prev");
+    assert_file_is(prev, first);
     bool has_tmp;
-    assert_int_equal(count_entries(f->dir, &has_tmp), 1);
+    assert_int_equal(count_entries(f->dir, &has_tmp), 2);
     assert_false(has_tmp);
+    /* One step only: the next save moves .prev along. */
+    exst_history *second = sample_history();
+    observe_ok(second, 2, NS, "2", 24, 0);
+    observe_ok(h, 3, NS, "2", 24, 0);
+    save_ok(h, f->path);
+    assert_file_is(prev, second);
+    assert_int_equal(count_entries(f->dir, &has_tmp), 2);
+    free(prev);
+    exst_history_free(first);
+    exst_history_free(second);
 
     /* A relative path (no directory part) works too. */
     char cwd[4096];
@@ -1260,7 +1474,7 @@ static void test_dump_json(void **state)
     exst_observation obs = {.valid_after = AT(0),
                             .present = (const uint8_t(*)[20])one,
                             .n_present = 1};
-    assert_int_equal(exst_history_grandfather(h, &obs, NULL), EXST_OK);
+    assert_int_equal((obs.grandfather = 1, exst_history_observe(h, &obs, NULL, NULL, NULL)), EXST_OK);
     assert_int_equal(exst_history_dump_json(&json, h, NULL, 0, NULL),
                      EXST_OK);
     assert_non_null(strstr(json, "\"clock\": \"relay\""));
@@ -1432,7 +1646,8 @@ static void test_oom_observe(void **state)
             exst_observation obs = {.valid_after = AT(0),
                                     .present = (const uint8_t(*)[20])ids,
                                     .n_present = 1};
-            rc = exst_history_grandfather(g, &obs, NULL);
+            obs.grandfather = 1;
+            rc = exst_history_observe(g, &obs, NULL, NULL, NULL);
             if (rc != EXST_OK)
                 assert_int_equal(exst_history_count(g), 0);
         } else {
@@ -1554,6 +1769,9 @@ int main(void)
         cmocka_unit_test(test_repeat_changes_nothing),
         cmocka_unit_test(test_older_refused),
         cmocka_unit_test(test_grandfather),
+        cmocka_unit_test(test_window_uses_each_consensus_w),
+        cmocka_unit_test(test_phases),
+        cmocka_unit_test(test_undo),
         cmocka_unit_test(test_determinism_and_round_trip),
         cmocka_unit_test(test_empty_round_trip),
         cmocka_unit_test(test_record_size),

@@ -507,10 +507,22 @@ static void step_run(step *s, exst_history *h, const tdoc *d,
     check_output(s, o);
 }
 
-static exst_history *new_history(exst_clock clock)
+/* A history with the default bootstrap rule (SPEC 3.7, "grandfather"). */
+static exst_history *new_history_default(exst_clock clock)
 {
     exst_history *h = NULL;
     assert_int_equal(exst_history_new(&h, clock), EXST_OK);
+    return h;
+}
+
+/* The tables of 3.2-3.6 state the rules for relays the history knows from
+ * their first sighting: --bootstrap none, where every first sighting
+ * starts a run.  The bootstrap window has its own table below. */
+static exst_history *new_history(exst_clock clock)
+{
+    exst_history *h = new_history_default(clock);
+    assert_int_equal(exst_history_set_bootstrap(h, EXST_BOOTSTRAP_NONE),
+                     EXST_OK);
     return h;
 }
 
@@ -860,7 +872,9 @@ static void grandfather(exst_history *h, int hour, const char *ids)
     };
     exst_error err;
     exst_error_clear(&err);
-    assert_int_equal(exst_history_grandfather(h, &obs, &err), EXST_OK);
+    obs.grandfather = 1;
+    assert_int_equal(exst_history_observe(h, &obs, NULL, NULL, &err),
+                     EXST_OK);
 }
 
 static void test_grandfathering(void **state)
@@ -880,7 +894,10 @@ static void test_grandfathering(void **state)
     assert_int_equal(jint(s.rep, "counts.graduated"), 2);
     assert_int_equal(jint(s.rep, "counts.in_staging"), 1);
     assert_int_equal(jint(s.rep, "counts.new_runs"), 1);
-    assert_false(jbool(s.rep, "history.warming_up"));
+    /* SPEC 3.7: warming up is t - o < P with --bootstrap none, whether
+     * or not the history began with grandfather consensuses. */
+    assert_true(jbool(s.rep, "history.warming_up"));
+    assert_string_equal(jstr(s.rep, "history.phase"), "ramp");
     assert_true(jbool(s.rep, "history.grandfathered"));
     assert_iso(jstr(s.rep, "history.observed_since"), AT(0));
     json_t *so = stripped_obj(s.rep, 3);
@@ -904,6 +921,240 @@ static void test_grandfathering(void **state)
     assert_int_equal(jint(s.rep, "counts.restarted_runs"), 1);
     assert_iso(jstr(stripped_obj(s.rep, 1), "run_start"), AT(26));
     step_free(&s);
+    exst_history_free(h);
+}
+
+/* ------------------------------------------------------------------ */
+/* SPEC 3.7 "Bootstrap (revised in 0.2)": one case per sentence         */
+/* ------------------------------------------------------------------ */
+
+typedef struct bstep {
+    int hour;
+    const char *exits, *others;
+    const char *stripped;     /* digits */
+    int grandfathered;        /* counts.grandfathered */
+    const char *phase;
+} bstep;
+
+typedef struct boot_case {
+    const char *sentence;
+    exst_bootstrap mode;
+    const char *grandfather;  /* relays of a grandfather consensus at
+                                 hour 0 (db init), or NULL */
+    bstep steps[8];
+} boot_case;
+
+#define BEND {-1, NULL, NULL, NULL, 0, NULL}
+
+static const boot_case BOOT[] = {
+    {"a relay first seen at t < o + W is grandfathered: graduated, never "
+     "staged; so a fresh history never strips every exit at once",
+     EXST_BOOTSTRAP_GRANDFATHER, NULL,
+     {{0, "12", "3", "", 2, "bootstrap"},
+      {23, "124", "3", "", 1, "bootstrap"},
+      {100, "124", "3", "", 0, "ramp"},
+      BEND}},
+    {"from o + W on, a relay seen for the first time starts a run and is "
+     "staged",
+     EXST_BOOTSTRAP_GRANDFATHER, NULL,
+     {{0, "1", "", "", 1, "bootstrap"},
+      {24, "15", "", "5", 0, "ramp"},
+      {119, "15", "", "5", 0, "ramp"},
+      {120, "15", "", "", 0, "steady"},
+      BEND}},
+    {"under the exit clock, a relay listed before o + W but first an exit "
+     "after it is staged",
+     EXST_BOOTSTRAP_GRANDFATHER, NULL,
+     {{0, "1", "2", "", 1, "bootstrap"},
+      {30, "12", "", "2", 0, "ramp"},
+      BEND}},
+    {"a grandfathered relay that is later absent for W or more restarts "
+     "like any other",
+     EXST_BOOTSTRAP_GRANDFATHER, NULL,
+     {{0, "12", "", "", 2, "bootstrap"},
+      {1, "2", "1", "", 0, "bootstrap"},
+      {25, "12", "", "1", 0, "ramp"},
+      BEND}},
+    {"--bootstrap none keeps the 0.1 rule: every relay first seen is new, "
+     "so at the start every exit is staged",
+     EXST_BOOTSTRAP_NONE, NULL,
+     {{0, "12", "3", "12", 0, "ramp"},
+      {96, "12", "3", "", 0, "steady"},
+      BEND}},
+    {"db init --grandfather: every relay present in a grandfather "
+     "consensus is graduated; o is its valid-after, so the window runs "
+     "from it",
+     EXST_BOOTSTRAP_GRANDFATHER, "12",
+     {{5, "123", "", "", 1, "bootstrap"},
+      {24, "1234", "", "4", 0, "ramp"},
+      BEND}},
+    {"db init --grandfather with --bootstrap none: relays of the "
+     "grandfather consensus graduated, all others new",
+     EXST_BOOTSTRAP_NONE, "12",
+     {{5, "123", "", "3", 0, "ramp"},
+      BEND}},
+};
+
+static void test_bootstrap_rule(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < sizeof BOOT / sizeof BOOT[0]; k++) {
+        const boot_case *bc = &BOOT[k];
+        exst_history *h = new_history_default(EXST_CLOCK_EXIT);
+        print_message("3.7: %s\n", bc->sentence);
+        assert_int_equal(exst_history_set_bootstrap(h, bc->mode), EXST_OK);
+        if (bc->grandfather != NULL)
+            grandfather(h, 0, bc->grandfather);
+        for (size_t i = 0; bc->steps[i].hour >= 0; i++) {
+            const bstep *b = &bc->steps[i];
+            tdoc d;
+            step s;
+            char got[16];
+            doc_of(&d, EXST_FLAVOR_NS, b->hour, b->exits, b->others, NULL);
+            step_run(&s, h, &d, NULL);
+            stripped_digits(s.rep, got, sizeof got);
+            if (strcmp(got, b->stripped) != 0)
+                print_error("hour %d: stripped '%s', want '%s'\n", b->hour,
+                            got, b->stripped);
+            assert_string_equal(got, b->stripped);
+            assert_int_equal(jint(s.rep, "counts.grandfathered"),
+                             b->grandfathered);
+            assert_string_equal(jstr(s.rep, "history.phase"), b->phase);
+            const exst_stage_summary *sum = exst_stage_get_summary(s.r);
+            assert_string_equal(exst_phase_name(sum->phase), b->phase);
+            assert_int_equal(sum->warming_up, strcmp(b->phase, "steady") != 0);
+            assert_int_equal(jbool(s.rep, "history.warming_up"),
+                             strcmp(b->phase, "steady") != 0);
+            assert_string_equal(jstr(s.rep, "history.bootstrap"),
+                                bc->mode == EXST_BOOTSTRAP_NONE
+                                    ? "none"
+                                    : "grandfather");
+            /* A grandfathered relay is graduated, with run_start null in
+             * the history (and in db dump). */
+            if (b->grandfathered > 0)
+                assert_int_equal(jint(s.rep, "counts.in_staging"),
+                                 (json_int_t)strlen(b->stripped));
+            step_free(&s);
+        }
+        exst_history_free(h);
+    }
+}
+
+/* The report notes say why a consensus is not steady, per phase. */
+static void test_phase_notes(void **state)
+{
+    (void)state;
+    exst_history *h = new_history_default(EXST_CLOCK_EXIT);
+    tdoc d;
+    step s;
+    doc_of(&d, EXST_FLAVOR_NS, 0, "1", "", NULL);
+    step_run(&s, h, &d, NULL);
+    assert_true(has_note(s.rep, "bootstrap: relays the history first sees"));
+    step_free(&s);
+    doc_of(&d, EXST_FLAVOR_NS, 30, "1", "", NULL);
+    step_run(&s, h, &d, NULL);
+    assert_true(has_note(s.rep, "ramp: the history is younger than the "
+                                "reset window plus the staging period"));
+    step_free(&s);
+    doc_of(&d, EXST_FLAVOR_NS, 120, "1", "", NULL);
+    step_run(&s, h, &d, NULL);
+    assert_false(has_note(s.rep, "ramp"));
+    assert_false(has_note(s.rep, "bootstrap"));
+    step_free(&s);
+    exst_history_free(h);
+}
+
+/* --enforce badexit on a document whose known-flags already lists 64
+ * flags and no BadExit: adding BadExit would make 65, which tor (and the
+ * parser) refuse.  Refused, history untouched; fine when nobody is staged. */
+static void test_badexit_no_room(void **state)
+{
+    (void)state;
+    char known[1024];
+    int n = snprintf(known, sizeof known,
+                     "Authority Exit Fast Guard HSDir MiddleOnly Running "
+                     "Stable StaleDesc Sybil V2Dir Valid");
+    for (int i = 0; i < 52; i++) /* 12 + 52 = 64, sorted after "Valid" */
+        n += snprintf(known + n, sizeof known - (size_t)n, " Z%02d", i);
+    exst_history *h = new_history(EXST_CLOCK_EXIT);
+    tdoc d;
+    doc_of(&d, EXST_FLAVOR_NS, 0, "1", "2", NULL);
+    d.known = known;
+    exst_consensus *c = make_doc(&d, NULL);
+    assert_int_equal(exst_consensus_flag_count(c), 64);
+    exst_stage_opts o;
+    default_opts(&o);
+    o.enforce = EXST_ENFORCE_BADEXIT;
+    o.enforce_set = 1;
+    void *before, *after;
+    size_t lb, la;
+    history_bytes(h, &before, &lb);
+    exst_stage_result *r = NULL;
+    exst_error err;
+    exst_error_clear(&err);
+    assert_int_equal(exst_stage_run(&r, h, c, &o, &err), EXST_ERR_LIMIT);
+    assert_null(r);
+    assert_string_equal(err.message,
+                        "--enforce badexit would add BadExit to known-flags, "
+                        "which already lists 64 flags (the most tor reads); "
+                        "nothing written");
+    history_bytes(h, &after, &la);
+    assert_int_equal(la, lb);
+    assert_memory_equal(before, after, la);
+    assert_int_equal(exst_history_processed(h), 0);
+    exst_free(after);
+    exst_consensus_free(c);
+    /* Nobody in staging (the same relay 96 h later): nothing to add. */
+    o.enforce = EXST_ENFORCE_FLAG;
+    doc_of(&d, EXST_FLAVOR_NS, 0, "1", "2", NULL);
+    d.known = known;
+    c = make_doc(&d, NULL);
+    assert_int_equal(exst_stage_run(&r, h, c, &o, &err), EXST_OK);
+    exst_stage_result_free(r);
+    exst_consensus_free(c);
+    o.enforce = EXST_ENFORCE_BADEXIT;
+    doc_of(&d, EXST_FLAVOR_NS, 96, "1", "2", NULL);
+    d.known = known;
+    c = make_doc(&d, NULL);
+    assert_int_equal(exst_stage_run(&r, h, c, &o, &err), EXST_OK);
+    assert_int_equal(exst_stage_get_summary(r)->counts.stripped, 0);
+    exst_stage_result_free(r);
+    exst_consensus_free(c);
+    exst_free(before);
+    exst_history_free(h);
+}
+
+/* Eligibility times must be writable: a valid-after whose t + P passes
+ * 9999-12-31T23:59:59Z is refused (0.1 printed 0000-00-00T00:00:00Z). */
+static void test_eligible_time_writable(void **state)
+{
+    (void)state;
+    /* Hours from AT(0) (2024-05-17) to 9999-12-27 23:00 and 12-28 00:00. */
+    const int64_t last_ok = (INT64_C(253401955200) - 3600 - AT(0)) / H;
+    exst_history *h = new_history(EXST_CLOCK_EXIT);
+    tdoc d;
+    step s;
+    doc_of(&d, EXST_FLAVOR_NS, (int)last_ok, "1", "2", NULL);
+    step_run(&s, h, &d, NULL);
+    assert_string_equal(jstr(stripped_obj(s.rep, 1), "eligible_at"),
+                        "9999-12-31T23:00:00Z");
+    step_free(&s);
+    doc_of(&d, EXST_FLAVOR_NS, (int)last_ok + 1, "1", "2", NULL);
+    exst_consensus *c = make_doc(&d, NULL);
+    exst_stage_opts o;
+    exst_stage_result *r = NULL;
+    exst_error err;
+    exst_error_clear(&err);
+    const uint64_t processed = exst_history_processed(h);
+    assert_int_equal(exst_stage_run(&r, h, c, default_opts(&o), &err),
+                     EXST_ERR_LIMIT);
+    assert_null(r);
+    assert_string_equal(err.message,
+                        "valid-after 9999-12-28T00:00:00Z is too late: "
+                        "eligibility times (valid-after plus the staging "
+                        "period of 345600s) would pass 9999-12-31T23:59:59Z");
+    assert_int_equal(exst_history_processed(h), processed);
+    exst_consensus_free(c);
     exst_history_free(h);
 }
 
@@ -948,7 +1199,10 @@ static const param_case PARAMS[] = {
     {"exit_staging_enabled=0", 0, 0, 0, 0, 0, DP, DF, DW, DF, 0, CO, 0},
     {"exit_staging_enabled=0", 0, 0, 0, 0, 1, DP, DF, DW, DF, 1, DF, 0},
     {"exit_staging_enabled=1", 0, 0, 0, 0, 0, DP, DF, DW, DF, 1, CO, 0},
-    {"exit_staging_enabled=7", 0, 0, 0, 0, 0, DP, DF, DW, DF, 1, CO, 0},
+    /* A 0/1 parameter, clamped as tor clamps it, with a warning:
+     * -1 means 0 (defect: 0.1 took any nonzero value as enabled). */
+    {"exit_staging_enabled=7", 0, 0, 0, 0, 0, DP, DF, DW, DF, 1, CO, 1},
+    {"exit_staging_enabled=-1", 0, 0, 0, 0, 0, DP, DF, DW, DF, 0, CO, 1},
     {"exit_staging_enabled=0 " PARAMS_BOTH, 0, 0, 0, 0, 0, 3600, CO, 7200,
      CO, 0, CO, 0},
     /* clamping, as tor clamps, with a warning */
@@ -1371,6 +1625,10 @@ int main(void)
         cmocka_unit_test(test_older_refused),
         cmocka_unit_test(test_warming_up),
         cmocka_unit_test(test_grandfathering),
+        cmocka_unit_test(test_bootstrap_rule),
+        cmocka_unit_test(test_phase_notes),
+        cmocka_unit_test(test_badexit_no_room),
+        cmocka_unit_test(test_eligible_time_writable),
         cmocka_unit_test(test_params_precedence),
         cmocka_unit_test(test_params_effect),
         cmocka_unit_test(test_disabled_by_params),

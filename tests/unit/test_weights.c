@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -563,6 +564,68 @@ static void test_format_limits(void **state)
     assert_memory_equal(buf, "bandwidth-weights Wbd=-5 Wbe=0 ", 31);
 }
 
+/* bwweightscale as tor reads it, per consensus method, on the project's
+ * minimal document (whose weights line was computed with scale 10000):
+ * before method 31 a value that is not a number from 1 up, or that is not
+ * the last params token, means 10000 (tor_parse_long with a minimum of
+ * 1); from 31 on, an explicit value below 1 is raised to 1. */
+static void test_scale_from_params(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *method;
+        const char *params;
+        int match; /* recomputed weights equal the 10000-scale line */
+    } cases[] = {
+        {"30", "CircuitPriorityHalflifeMsec=30000 bwweightscale=0", 1},
+        {"30", "CircuitPriorityHalflifeMsec=30000 bwweightscale=-7", 1},
+        {"30", "bwweightscale=0 cbttestfreq=10", 1},
+        {"30", "bwweightscale=20000 cbttestfreq=10", 1},
+        {"30", "CircuitPriorityHalflifeMsec=30000 bwweightscale=20000", 0},
+        {"30", "CircuitPriorityHalflifeMsec=30000 bwweightscale=10000", 1},
+        {"33", "CircuitPriorityHalflifeMsec=30000 bwweightscale=0", 0},
+        {"33", "bwweightscale=20000 cbttestfreq=10", 0},
+        {"33", "bwweightscale=10000 cbttestfreq=10", 1},
+    };
+    char *path = tu_path(tu_project_dir(), "consensus/valid/minimal-ns");
+    char *base;
+    size_t blen;
+    assert_int_equal(tu_read_file(path, &base, &blen), 0);
+    free(path);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        /* Swap in the method and the params line. */
+        const char *m = strstr(base, "consensus-method 33\n");
+        const char *pl = strstr(base, "params ");
+        const char *pe = strchr(pl, '\n');
+        assert_non_null(m);
+        char *doc = NULL;
+        size_t dlen = 0;
+        FILE *f = open_memstream(&doc, &dlen);
+        assert_non_null(f);
+        fwrite(base, 1, (size_t)(m - base), f);
+        fprintf(f, "consensus-method %s\n", cases[i].method);
+        const char *after_m = m + strlen("consensus-method 33\n");
+        fwrite(after_m, 1, (size_t)(pl - after_m), f);
+        fprintf(f, "params %s", cases[i].params);
+        fwrite(pe, 1, blen - (size_t)(pe - base), f);
+        assert_int_equal(fclose(f), 0);
+        exst_consensus *c = NULL;
+        exst_error err;
+        exst_error_clear(&err);
+        int rc = exst_consensus_parse(&c, doc, dlen, "scale", NULL, &err);
+        if (rc != EXST_OK)
+            print_error("%s:%lu:%lu: %s\n", err.source, err.line, err.column,
+                        err.message);
+        assert_int_equal(rc, EXST_OK);
+        print_message("method %s, params '%s': match %d\n", cases[i].method,
+                      cases[i].params, exst_consensus_weights_match(c));
+        assert_int_equal(exst_consensus_weights_match(c), cases[i].match);
+        exst_consensus_free(c);
+        free(doc);
+    }
+    free(base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +647,7 @@ int main(void)
         cmocka_unit_test(test_empty_class_no_weights),
         cmocka_unit_test(test_real_consensus_totals),
         cmocka_unit_test(test_scale),
+        cmocka_unit_test(test_scale_from_params),
         cmocka_unit_test(test_method_does_not_change_formulas),
         cmocka_unit_test(test_extreme_totals),
         cmocka_unit_test(test_null_arguments),
