@@ -76,6 +76,20 @@ int cli_policy_option(cli_policy *p, int opt, const char *arg)
     case OPT_ZSTD:
         p->zstd = 1;
         return EXIT_OK;
+    case OPT_BOOTSTRAP:
+        p->bootstrap_set = 1;
+        if (strcmp(arg, "grandfather") == 0)
+            p->bootstrap = EXST_BOOTSTRAP_GRANDFATHER;
+        else if (strcmp(arg, "none") == 0)
+            p->bootstrap = EXST_BOOTSTRAP_NONE;
+        else
+            return cli_usage("--bootstrap: expected 'grandfather' or "
+                             "'none', found '%s'", arg);
+        return EXIT_OK;
+    case 'q':
+    case 'v':
+        cli_global_option(opt);
+        return EXIT_OK;
     default:
         return -1;
     }
@@ -92,8 +106,8 @@ int cli_policy_check(const cli_policy *p)
     return EXIT_OK;
 }
 
-int cli_check_clock(const cli_policy *p, const exst_history *h,
-                    const char *db)
+int cli_check_history(const cli_policy *p, const exst_history *h,
+                      const char *db)
 {
     exst_clock hc = exst_history_clock(h);
     if (p->so.clock_set && p->clock != hc)
@@ -101,11 +115,19 @@ int cli_check_clock(const cli_policy *p, const exst_history *h,
                          "with --clock %s", db,
                          hc == EXST_CLOCK_RELAY ? "relay" : "exit",
                          p->clock == EXST_CLOCK_RELAY ? "relay" : "exit");
+    exst_bootstrap hb = exst_history_bootstrap(h);
+    if (p->bootstrap_set && p->bootstrap != hb)
+        return cli_usage("history '%s' uses --bootstrap %s; it cannot be "
+                         "run with --bootstrap %s", db,
+                         hb == EXST_BOOTSTRAP_NONE ? "none" : "grandfather",
+                         p->bootstrap == EXST_BOOTSTRAP_NONE
+                             ? "none"
+                             : "grandfather");
     return EXIT_OK;
 }
 
 int cli_open_history(exst_history **h, const char *db, bool create,
-                     exst_clock clock)
+                     const cli_policy *p)
 {
     exst_error err;
     exst_error_clear(&err);
@@ -114,7 +136,12 @@ int cli_open_history(exst_history **h, const char *db, bool create,
         return EXIT_OK;
     if (rc == EXST_ERR_IO && strstr(err.message, "no such file") != NULL) {
         if (create) {
-            if (exst_history_new(h, clock) != EXST_OK) {
+            if (exst_history_new(h, p->so.clock_set ? p->clock
+                                                    : EXST_CLOCK_EXIT) !=
+                    EXST_OK ||
+                exst_history_set_bootstrap(*h, p->bootstrap) != EXST_OK) {
+                exst_history_free(*h);
+                *h = NULL;
                 cli_msg("out of memory");
                 return EXIT_FAIL;
             }
@@ -125,5 +152,11 @@ int cli_open_history(exst_history **h, const char *db, bool create,
                 "today's relays)", db, db);
         return EXIT_FAIL;
     }
-    return cli_report(rc, &err);
+    int st = cli_report(rc, &err);
+    if (rc == EXST_ERR_DB)
+        cli_msg("to recover: 'exitstage db rollback --db %s' restores the "
+                "history before its last commit (%s.prev), or rebuild it "
+                "from archived consensuses with 'exitstage replay --db %s "
+                "ARCHIVE...'", db, db, db);
+    return st;
 }

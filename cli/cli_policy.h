@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "cli_util.h"
 #include "exitstage.h"
 
 enum {
@@ -21,6 +22,7 @@ enum {
     OPT_ALLOW_REPROCESS,
     OPT_WAIT,
     OPT_ZSTD,
+    OPT_BOOTSTRAP,
     OPT_LOCAL /* first option number a command may use for its own */
 };
 
@@ -37,13 +39,17 @@ enum {
     {"strip-signatures", no_argument, NULL, OPT_STRIP_SIGS},                \
     {"allow-reprocess", no_argument, NULL, OPT_ALLOW_REPROCESS},            \
     {"wait", optional_argument, NULL, OPT_WAIT},                            \
-    {"zstd", no_argument, NULL, OPT_ZSTD}
+    {"zstd", no_argument, NULL, OPT_ZSTD},                                  \
+    {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},                  \
+    CLI_GLOBAL_LONGOPTS
 
 #define CLI_POLICY_HELP                                                     \
     "staging policy:\n"                                                     \
     "  --staging-period DUR   staging period P (default 4d)\n"              \
     "  --reset-after DUR      absence that restarts staging (default 24h)\n" \
     "  --clock exit|relay     what counts as present (history's choice)\n"  \
+    "  --bootstrap grandfather|none  a new history grandfathers relays\n" \
+    "                         first seen within W of its start, or not\n" \
     "  --enforce flag|badexit remove Exit, or also add BadExit\n"           \
     "  --max-strip-fraction F strip nothing if more than F of exit\n"       \
     "                         bandwidth would be stripped\n"                \
@@ -55,12 +61,15 @@ enum {
     "  --zstd                 compress consensus output with zstd\n"        \
     "  --allow-reprocess      accept documents exitstage already processed\n" \
     "  --wait[=DUR]           wait for another writer's lock\n"             \
+    "  -q, --quiet / -v, --verbose  as before the command name\n"        \
     "durations: 345600, 96h, 4d, 30m, 90s, 1d12h (0 to 30 days)\n"
 
 typedef struct cli_policy {
     exst_stage_opts so;
     exst_parse_opts popts;
     exst_clock clock;
+    exst_bootstrap bootstrap;
+    int bootstrap_set;
     int retention_set;
     int zstd;
     double wait_s;
@@ -71,12 +80,14 @@ typedef struct cli_policy {
 int cli_policy_option(cli_policy *p, int opt, const char *arg);
 /* Cross-option checks after parsing. */
 int cli_policy_check(const cli_policy *p);
-/* Usage error if --clock disagrees with the history's clock. */
-int cli_check_clock(const cli_policy *p, const exst_history *h,
-                    const char *db);
+/* Usage error if --clock or --bootstrap disagrees with the history's
+ * (both are fixed when a history is created, SPEC 3.1, 3.7). */
+int cli_check_history(const cli_policy *p, const exst_history *h,
+                      const char *db);
 /* Load the history at db; a missing file is created in memory if create
- * (replay), else an error saying how to create it (apply). */
+ * (replay), with p's clock and bootstrap rule, else an error saying how
+ * to create it (apply).  A corrupt history's message says how to recover. */
 int cli_open_history(exst_history **h, const char *db, bool create,
-                     exst_clock clock);
+                     const cli_policy *p);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -133,6 +134,11 @@ int cli_read_consensus(exst_consensus **out, const char *path,
     int rc = exst_consensus_read(out, fp, cli_name(path), opts, &err);
     if (fp != stdin)
         fclose(fp);
+    if (rc != EXST_OK && cli_is_interrupted()) {
+        cli_msg("interrupted while reading %s; nothing changed",
+                cli_name(path));
+        return cli_interrupt_status();
+    }
     return cli_report(rc, &err);
 }
 
@@ -318,11 +324,10 @@ int cli_wait(double *out, const char *value)
     return EXIT_OK;
 }
 
-static void on_sigint(int sig)
+static void on_signal(int sig)
 {
     int saved = errno;
-    (void)sig;
-    __atomic_store_n(&cli_interrupted, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&cli_interrupted, sig, __ATOMIC_RELAXED);
     errno = saved;
 }
 
@@ -331,11 +336,158 @@ bool cli_is_interrupted(void)
     return __atomic_load_n(&cli_interrupted, __ATOMIC_RELAXED) != 0;
 }
 
-void cli_install_sigint(void)
+int cli_interrupt_status(void)
 {
+    int sig = __atomic_load_n(&cli_interrupted, __ATOMIC_RELAXED);
+    return sig > 0 ? 128 + sig : EXIT_INTERRUPT;
+}
+
+void cli_install_signals(void)
+{
+    /* No SA_RESTART: a read blocked on a stalled pipe returns EINTR, so
+     * the flag is seen at once. */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
+    sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+void cli_info(const char *fmt, ...)
+{
+    va_list ap;
+    if (cli_verbosity < 1)
+        return;
+    va_start(ap, fmt);
+    vmsg("", fmt, ap);
+    va_end(ap);
+}
+
+bool cli_global_option(int ch)
+{
+    if (ch == 'q')
+        cli_verbosity = -1;
+    else if (ch == 'v')
+        cli_verbosity = 1;
+    else
+        return false;
+    return true;
+}
+
+const char *cli_optname(char *const *argv, const struct option *longopts,
+                        int longindex)
+{
+    static char buf[160];
+    const char *full = longopts[longindex].name;
+    const char *given = argv[optind - 1];
+    /* "--name=value" or "--name" then value in the next word. */
+    if (optarg != NULL && given == optarg && optind >= 2)
+        given = argv[optind - 2];
+    size_t n = strcspn(given, "=");
+    if (n > 2 && given[0] == '-' && given[1] == '-' &&
+        (strlen(full) != n - 2 || strncmp(given + 2, full, n - 2) != 0)) {
+        snprintf(buf, sizeof buf, "--%s (given as %.*s)", full, (int)n,
+                 given);
+        return buf;
+    }
+    snprintf(buf, sizeof buf, "--%s", full);
+    return buf;
+}
+
+int cli_write_stdout(const void *buf, size_t n)
+{
+    if (write_all(STDOUT_FILENO, buf, n) != 0) {
+        cli_msg("cannot write to standard output: %s", strerror(errno));
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+int cli_resolve(char **out, const char *path)
+{
+    exst_error err;
+    struct stat st;
+    exst_error_clear(&err);
+    /* Only a final symbolic link changes what a rename replaces or where
+     * the lock file goes; a plain name stays as the user wrote it, for
+     * the messages. */
+    if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode)) {
+        size_t n = strlen(path);
+        *out = malloc(n + 1);
+        if (*out == NULL) {
+            cli_msg("out of memory");
+            return EXIT_FAIL;
+        }
+        memcpy(*out, path, n + 1);
+        return EXIT_OK;
+    }
+    char *r = NULL;
+    int rc = cli_report(exst_path_resolve(&r, path, &err), &err);
+    if (rc == EXIT_OK) {
+        *out = malloc(strlen(r) + 1);
+        if (*out == NULL) {
+            cli_msg("out of memory");
+            rc = EXIT_FAIL;
+        } else {
+            memcpy(*out, r, strlen(r) + 1);
+        }
+    }
+    exst_free(r);
+    return rc;
+}
+
+int cli_check_distinct(const cli_path *paths, size_t n)
+{
+    int rc = EXIT_OK;
+    char **res = calloc(n + 1, sizeof *res);
+    struct stat *st = calloc(n + 1, sizeof *st);
+    bool *exists = calloc(n + 1, sizeof *exists);
+    if (res == NULL || st == NULL || exists == NULL) {
+        cli_msg("out of memory");
+        rc = EXIT_FAIL;
+        goto done;
+    }
+    for (size_t i = 0; i < n && rc == EXIT_OK; i++) {
+        const char *p = paths[i].path;
+        if (p == NULL || strcmp(p, "-") == 0)
+            continue;
+        /* Devices and FIFOs are streams (/dev/null twice is fine). */
+        if (stat(p, &st[i]) == 0) {
+            if (!S_ISREG(st[i].st_mode))
+                continue;
+            exists[i] = true;
+        }
+        exst_error err;
+        exst_error_clear(&err);
+        if (exst_path_resolve(&res[i], p, &err) != EXST_OK)
+            res[i] = NULL; /* unresolvable: reported when it is used */
+        for (size_t j = 0; j < i && rc == EXIT_OK; j++) {
+            bool same = exists[i] && exists[j] &&
+                        st[i].st_dev == st[j].st_dev &&
+                        st[i].st_ino == st[j].st_ino;
+            same = same || (res[i] != NULL && res[j] != NULL &&
+                            strcmp(res[i], res[j]) == 0);
+            if (same)
+                rc = cli_usage("%s and %s name the same file '%s'",
+                               paths[j].option, paths[i].option, p);
+        }
+    }
+done:
+    for (size_t i = 0; res != NULL && i < n; i++)
+        exst_free(res[i]);
+    free(res);
+    free(st);
+    free(exists);
+    return rc;
+}
+
+int cli_time(int64_t *out, const char *opt, const char *value)
+{
+    exst_error err;
+    exst_error_clear(&err);
+    if (exst_time_parse(out, value, &err) != EXST_OK)
+        return cli_usage("%s: %s", opt, err.message);
+    return EXIT_OK;
 }

@@ -58,10 +58,53 @@ int cli_duration(int64_t *out, const char *opt, const char *value);
 /* Parse --wait[=SECONDS]: NULL means wait forever. */
 int cli_wait(double *out, const char *value);
 
-/* Set by the SIGINT handler (an atomic store); read it with
- * cli_is_interrupted(), from any thread. */
+/* Set by the SIGINT, SIGTERM and SIGHUP handler to the signal number (an
+ * atomic store); read it with cli_is_interrupted(), from any thread.  The
+ * commands check it at safe points and stop cleanly: temporary files
+ * removed, the history as it was or committed whole. */
 extern volatile int cli_interrupted;
 bool cli_is_interrupted(void);
-void cli_install_sigint(void);
+/* The exit status for the signal received: 128 + its number (130 for
+ * SIGINT). */
+int cli_interrupt_status(void);
+void cli_install_signals(void);
+
+/* "exitstage: MESSAGE" with -v only. */
+void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* -q/--quiet and -v/--verbose, accepted after the command name too. */
+#define CLI_GLOBAL_LONGOPTS                                                 \
+    {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'}
+#define CLI_GLOBAL_SHORTOPTS "qv"
+/* Handle -q/-v; returns true if ch was one of them. */
+bool cli_global_option(int ch);
+
+/* The option getopt_long matched last, for messages: "--reports-dir", or
+ * "--reports-dir (given as --report)" when an abbreviation matched. */
+struct option;
+const char *cli_optname(char *const *argv, const struct option *longopts,
+                        int longindex);
+
+/* Write all of buf to standard output; EXIT_FAIL with a message on error
+ * (a closed pipe included). */
+int cli_write_stdout(const void *buf, size_t n);
+
+/* The file a history path names: a final symbolic link resolved
+ * (exst_path_resolve), anything else as given, in a new string (free()).
+ * Prints errors. */
+int cli_resolve(char **out, const char *path);
+
+/* Output paths named by options, checked to be distinct files. */
+typedef struct cli_path {
+    const char *option; /* "-o", "--report", "--db" */
+    const char *path;   /* NULL or "-": not a file, skipped */
+} cli_path;
+/* Usage error if two of the n paths name the same regular file (by device
+ * and inode where it exists, by resolved path where it does not). */
+int cli_check_distinct(const cli_path *paths, size_t n);
+
+/* Parse a time option value ("2024-05-17T17:00:00Z", "2024-05-17
+ * 17:00:00", or seconds since the epoch). */
+int cli_time(int64_t *out, const char *opt, const char *value);
 
 #endif

@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * cmd_apply.c - `exitstage apply --db FILE [options] [CONSENSUS|-]`: stage
- * one consensus against a history (SPEC 5).  Order matters for safety:
- * read and validate the input, take the writer lock, load the history,
- * stage in memory, write every output (files through temp files), and
- * only then commit the history.  Any failure before the commit leaves the
- * history and every output file as they were.
+ * one consensus against a history (SPEC 5).  All or nothing (SPEC 4.4
+ * "Added in 0.2"): read and validate the input, check it is not dated in
+ * the future, take the writer lock, load the history, stage in memory,
+ * write every output file to a temporary file, write standard output, and
+ * only then rename the files into place and commit the history.  Any
+ * failure or signal before the renames changes nothing.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "cli_cmds.h"
 #include "cli_exit.h"
@@ -18,7 +21,18 @@
 #include "cli_util.h"
 #include "exitstage.h"
 
-enum { OPT_DB = OPT_LOCAL, OPT_REPORT, OPT_STAGED_LIST, OPT_DRY_RUN };
+enum {
+    OPT_DB = OPT_LOCAL,
+    OPT_REPORT,
+    OPT_STAGED_LIST,
+    OPT_DRY_RUN,
+    OPT_MAX_FUTURE,
+    OPT_NOW
+};
+
+#define DEFAULT_MAX_FUTURE 3600 /* SPEC 8: one hour */
+#define STALE_AFTER 86400       /* a day past valid-until */
+#define GAP_WARN 7200           /* SPEC 10: more than two hours */
 
 static void apply_help(void)
 {
@@ -33,30 +47,55 @@ static void apply_help(void)
           "  --report FILE|-        JSON report ('-': stdout, needs -o)\n"
           "  --staged-list FILE     staged relays as approved-routers lines\n"
           "  --dry-run              compute everything, commit nothing\n"
+          "  --max-future DUR|off   refuse a consensus dated more than DUR\n"
+          "                         ahead of the system clock (default 1h)\n"
+          "  --now TIME             use TIME as the system clock (testing)\n"
           "\n" CLI_POLICY_HELP, stdout);
 }
 
-static int write_staged_list(const char *path, const exst_stage_result *r)
+/* The staged list (SPEC 4.4, 10): a comment line naming the tool and the
+ * consensus, then one "!badexit FINGERPRINT" per stripped relay. */
+static char *staged_list(size_t *len, const exst_stage_result *r)
 {
     const exst_stage_summary *s = exst_stage_get_summary(r);
     size_t n = s->counts.stripped ? exst_stage_in_staging_count(r) : 0;
-    char *buf = malloc(n * 50 + 1);
-    size_t len = 0;
-    char fp[41];
-    if (buf == NULL) {
-        cli_msg("out of memory");
-        return EXIT_FAIL;
-    }
+    char *buf = malloc(n * 50 + 160);
+    char va[21], fp[41];
+    if (buf == NULL)
+        return NULL;
+    int k = snprintf(buf, 160,
+                     "# exitstage %s: relays in exit staging at valid-after "
+                     "%s (%zu)\n",
+                     exst_version(), exst_time_iso(va, s->valid_after), n);
+    size_t l = (size_t)k;
     for (size_t i = 0; i < n; i++) {
         exst_fingerprint_hex(fp, exst_stage_in_staging_id(r, i));
-        memcpy(buf + len, "!badexit ", 9);
-        memcpy(buf + len + 9, fp, 40);
-        buf[len + 49] = '\n';
-        len += 50;
+        memcpy(buf + l, "!badexit ", 9);
+        memcpy(buf + l + 9, fp, 40);
+        buf[l + 49] = '\n';
+        l += 50;
     }
-    int rc = cli_write_file(path, buf, len);
-    free(buf);
-    return rc;
+    *len = l;
+    return buf;
+}
+
+/* The -v line (SPEC 10): one per run. */
+static void summary_line(const exst_stage_result *r)
+{
+    const exst_stage_summary *s = exst_stage_get_summary(r);
+    char va[21];
+    cli_info("%s %s: %zu exit candidate%s, %zu in staging, %zu stripped "
+             "(%.4f of exit bandwidth), %s, phase %s",
+             exst_time_iso(va, s->valid_after),
+             s->flavor == EXST_FLAVOR_NS ? "ns" : "microdesc",
+             s->counts.exit_candidates,
+             s->counts.exit_candidates == 1 ? "" : "s", s->counts.in_staging,
+             s->counts.stripped, s->stripped_fraction,
+             s->guard_tripped ? "capacity guard tripped"
+                              : !s->enabled ? "staging disabled by the "
+                                              "consensus"
+                                            : "guard not tripped",
+             exst_phase_name(s->phase));
 }
 
 int cmd_apply(int argc, char **argv)
@@ -68,23 +107,29 @@ int cmd_apply(int argc, char **argv)
         {"report", required_argument, NULL, OPT_REPORT},
         {"staged-list", required_argument, NULL, OPT_STAGED_LIST},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"max-future", required_argument, NULL, OPT_MAX_FUTURE},
+        {"now", required_argument, NULL, OPT_NOW},
         CLI_POLICY_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     cli_policy pol;
-    const char *db = NULL, *output = NULL, *report = NULL, *staged = NULL;
+    const char *db_arg = NULL, *output = NULL, *report = NULL;
+    const char *staged = NULL;
     bool dry_run = false;
-    int ch, rc;
+    int64_t max_future = DEFAULT_MAX_FUTURE; /* < 0: off */
+    int64_t now = (int64_t)time(NULL);
+    int ch, rc, li = 0;
 
     memset(&pol, 0, sizeof pol);
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "ho:" CLI_GLOBAL_SHORTOPTS,
+                             longopts, &li)) != -1) {
         switch (ch) {
         case 'h':
             apply_help();
             return EXIT_OK;
         case OPT_DB:
-            db = optarg;
+            db_arg = optarg;
             break;
         case 'o':
             output = optarg;
@@ -98,6 +143,19 @@ int cmd_apply(int argc, char **argv)
         case OPT_DRY_RUN:
             dry_run = true;
             break;
+        case OPT_MAX_FUTURE:
+            if (strcmp(optarg, "off") == 0)
+                max_future = -1;
+            else if ((rc = cli_duration(&max_future,
+                                        cli_optname(argv, longopts, li),
+                                        optarg)) != EXIT_OK)
+                return rc;
+            break;
+        case OPT_NOW:
+            if ((rc = cli_time(&now, cli_optname(argv, longopts, li),
+                               optarg)) != EXIT_OK)
+                return rc;
+            break;
         case '?':
             if (optopt != 0 && optopt < OPT_STAGING_PERIOD)
                 return cli_usage("apply: option '-%c' is unknown or needs "
@@ -110,19 +168,26 @@ int cmd_apply(int argc, char **argv)
                 return rc < 0 ? cli_usage("apply: unexpected option") : rc;
         }
     }
-    if (db == NULL)
+    if (db_arg == NULL)
         return cli_usage("apply: --db FILE is required");
     if (argc - optind > 1)
         return cli_usage("apply: expected at most one consensus");
     const bool out_stdout = output == NULL || strcmp(output, "-") == 0;
-    if (report != NULL && strcmp(report, "-") == 0 && out_stdout)
+    const bool rep_stdout = report != NULL && strcmp(report, "-") == 0;
+    const bool list_stdout = staged != NULL && strcmp(staged, "-") == 0;
+    if (rep_stdout && out_stdout)
         return cli_usage("apply: --report - needs -o FILE (standard output "
                          "carries one stream)");
-    if (staged != NULL && strcmp(staged, "-") == 0 &&
-        (out_stdout || (report != NULL && strcmp(report, "-") == 0)))
+    if (list_stdout && (out_stdout || rep_stdout))
         return cli_usage("apply: --staged-list - needs the other outputs "
                          "in files");
     if ((rc = cli_policy_check(&pol)) != EXIT_OK)
+        return rc;
+    const cli_path paths[] = {
+        {"--db", db_arg}, {"-o", output}, {"--report", report},
+        {"--staged-list", staged},
+    };
+    if ((rc = cli_check_distinct(paths, 4)) != EXIT_OK)
         return rc;
 
     const char *input = optind < argc ? argv[optind] : NULL;
@@ -130,78 +195,140 @@ int cmd_apply(int argc, char **argv)
     exst_history *h = NULL;
     exst_lock *lock = NULL;
     exst_stage_result *res = NULL;
+    exst_outset *outs = NULL;
     exst_error err;
-    cli_out out = {0};
+    char *db = NULL;
     void *zbuf = NULL;
-    bool out_open = false;
+    char *list = NULL;
+    char ts[21], ts2[21];
 
+    cli_install_signals();
     exst_error_clear(&err);
+    /* The history is resolved once: the lock and the commit act on the
+     * file a symbolic link names, never on the link. */
+    if ((rc = cli_resolve(&db, db_arg)) != EXIT_OK)
+        goto done;
     if ((rc = cli_read_consensus(&c, input, &pol.popts)) != EXIT_OK)
         goto done;
+
+    /* Clock sanity (SPEC 8): a document from the future must not age
+     * every staged relay; a stale one is processed with a warning. */
+    const int64_t va = exst_consensus_valid_after(c);
+    if (max_future >= 0 && va > now + max_future) {
+        cli_msg("%s: valid-after %s is %lld s ahead of the system clock "
+                "(%s); refusing it (--max-future %llds)",
+                cli_name(input), exst_time_iso(ts, va),
+                (long long)(va - now), exst_time_iso(ts2, now),
+                (long long)max_future);
+        rc = EXIT_INPUT;
+        goto done;
+    }
+    if (now > exst_consensus_valid_until(c) + STALE_AFTER)
+        cli_warn("%s: stale consensus: valid until %s, more than a day "
+                 "before the system clock (%s); tor has stopped using it",
+                 cli_name(input),
+                 exst_time_iso(ts, exst_consensus_valid_until(c)),
+                 exst_time_iso(ts2, now));
+
+    /* No lock file beside a history that does not exist. */
+    struct stat st;
+    if (stat(db, &st) != 0) {
+        rc = cli_open_history(&h, db, false, &pol);
+        goto done;
+    }
     if (!dry_run) {
-        int st = exst_lock_acquire(&lock, db, pol.wait_s, &err);
-        if (st != EXST_OK) {
-            rc = cli_report(st, &err);
+        int s = exst_lock_acquire(&lock, db, pol.wait_s, &cli_interrupted,
+                                  &err);
+        if (s != EXST_OK) {
+            rc = s == EXST_ERR_INTERRUPTED ? cli_interrupt_status()
+                                           : cli_report(s, &err);
             goto done;
         }
     }
-    if ((rc = cli_open_history(&h, db, false, EXST_CLOCK_EXIT)) != EXIT_OK)
+    if ((rc = cli_open_history(&h, db, false, &pol)) != EXIT_OK)
         goto done;
-    if ((rc = cli_check_clock(&pol, h, db)) != EXIT_OK)
+    if ((rc = cli_check_history(&pol, h, db)) != EXIT_OK)
         goto done;
+    const int64_t newest = exst_history_newest(h);
+    if (newest != EXST_TIME_NONE && va - newest > GAP_WARN)
+        cli_warn("%s: the history's newest consensus, %s, is %lld hours "
+                 "older than this one: consensuses were missed",
+                 cli_name(input), exst_time_iso(ts, newest),
+                 (long long)((va - newest) / 3600));
 
     pol.so.produce = EXST_STAGE_OUTPUT | (report ? EXST_STAGE_REPORT : 0);
-    int st = exst_stage_run(&res, h, c, &pol.so, &err);
-    if (st != EXST_OK) {
-        if (err.source[0] == '\0' && st == EXST_ERR_ORDER)
+    int st2 = exst_stage_run(&res, h, c, &pol.so, &err);
+    if (st2 != EXST_OK) {
+        if (err.source[0] == '\0')
             snprintf(err.source, sizeof err.source, "%s", cli_name(input));
-        rc = cli_report(st, &err);
+        rc = cli_report(st2, &err);
         goto done;
     }
     for (size_t i = 0; i < exst_stage_warning_count(res); i++)
         cli_warn("%s: %s", cli_name(input), exst_stage_warning(res, i));
 
-    /* Outputs: files go to temp files; stdout is written last among the
-     * consensus bytes so a closed pipe fails before any rename. */
+    /* Every file output to a temporary file first. */
     exst_span doc = exst_stage_output(res);
     const void *bytes = doc.ptr;
     size_t nbytes = doc.len;
     if (pol.zstd) {
-        st = exst_zstd_compress(&zbuf, &nbytes, doc.ptr, doc.len, 19, &err);
-        if (st != EXST_OK) {
-            rc = cli_report(st, &err);
+        st2 = exst_zstd_compress(&zbuf, &nbytes, doc.ptr, doc.len, 19, &err);
+        if (st2 != EXST_OK) {
+            rc = cli_report(st2, &err);
             goto done;
         }
         bytes = zbuf;
     }
-    if ((rc = cli_out_open(&out, output)) != EXIT_OK)
+    exst_span rep = exst_stage_report(res);
+    size_t list_len = 0;
+    if (staged != NULL && (list = staged_list(&list_len, res)) == NULL) {
+        cli_msg("out of memory");
+        rc = EXIT_FAIL;
         goto done;
-    out_open = true;
-    if ((rc = cli_out_write(&out, bytes, nbytes)) != EXIT_OK)
-        goto done;
-    if (report != NULL) {
-        exst_span rep = exst_stage_report(res);
-        if ((rc = cli_write_file(report, rep.ptr, rep.len)) != EXIT_OK)
-            goto done;
     }
-    if (staged != NULL && (rc = write_staged_list(staged, res)) != EXIT_OK)
+    /* The history too, unless this is a dry run: a full disk under it
+     * fails here, before anything is renamed. */
+    if ((st2 = exst_outset_new(&outs, &err)) != EXST_OK ||
+        (!dry_run &&
+         (st2 = exst_outset_add_history(outs, h, db, &err)) != EXST_OK) ||
+        (!out_stdout &&
+         (st2 = exst_outset_add(outs, output, bytes, nbytes, &err)) !=
+             EXST_OK) ||
+        (report != NULL && !rep_stdout &&
+         (st2 = exst_outset_add(outs, report, rep.ptr, rep.len, &err)) !=
+             EXST_OK) ||
+        (staged != NULL && !list_stdout &&
+         (st2 = exst_outset_add(outs, staged, list, list_len, &err)) !=
+             EXST_OK)) {
+        rc = cli_report(st2, &err);
         goto done;
-    out_open = false;
-    if ((rc = cli_out_commit(&out)) != EXIT_OK)
-        goto done;
-
-    if (!dry_run) {
-        st = exst_history_save(h, db, &err);
-        if (st != EXST_OK) {
-            rc = cli_report(st, &err);
-            goto done;
-        }
     }
+    /* Standard output next: a closed pipe fails before any rename. */
+    if (out_stdout)
+        rc = cli_write_stdout(bytes, nbytes);
+    else if (rep_stdout)
+        rc = cli_write_stdout(rep.ptr, rep.len);
+    else if (list_stdout)
+        rc = cli_write_stdout(list, list_len);
+    if (rc != EXIT_OK)
+        goto done;
+    if (cli_is_interrupted()) {
+        rc = cli_interrupt_status();
+        cli_msg("interrupted; nothing changed");
+        goto done;
+    }
+    /* Then the files, and the history last. */
+    if ((st2 = exst_outset_commit(outs, &err)) != EXST_OK) {
+        rc = cli_report(st2, &err);
+        goto done;
+    }
+    summary_line(res);
     rc = EXIT_OK;
 done:
-    if (out_open)
-        cli_out_abort(&out);
+    exst_outset_free(outs); /* removes uncommitted temporary files */
+    free(list);
     exst_free(zbuf);
+    free(db);
     exst_stage_result_free(res);
     exst_history_free(h);
     exst_lock_release(lock);

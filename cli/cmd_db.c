@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * cmd_db.c - `exitstage db init|dump|check|show`: create a history
- * (optionally grandfathering today's relays), print it as JSON, verify
- * it, or print the records of given relays (SPEC 4.4, 5).
+ * cmd_db.c - `exitstage db init|dump|check|show|rollback`: create a
+ * history (optionally from grandfather consensuses), print it as JSON,
+ * verify it, print the records of given relays, or put back the history
+ * before its last commit (SPEC 3.7, 4.4, 5).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,19 +20,27 @@
 
 enum { OPT_DB = OPT_LOCAL, OPT_GRANDFATHER };
 
+#define MAX_GRANDFATHER 1000
+
 static void db_help(void)
 {
     fputs("usage: exitstage db init --db FILE [--clock exit|relay] "
-          "[--grandfather CONSENSUS] [--wait[=DUR]]\n"
+          "[--bootstrap grandfather|none]\n"
+          "                         [--grandfather CONSENSUS]... "
+          "[--wait[=DUR]]\n"
           "       exitstage db dump --db FILE\n"
           "       exitstage db check --db FILE\n"
           "       exitstage db show --db FILE FINGERPRINT...\n"
+          "       exitstage db rollback --db FILE [--wait[=DUR]]\n"
           "\n"
-          "  init   create a new history; with --grandfather every relay\n"
-          "         present in CONSENSUS counts as graduated\n"
-          "  dump   print the whole history as JSON\n"
-          "  check  verify the file (magic, version, checksum, order)\n"
-          "  show   print the records of the given relays as JSON\n",
+          "  init      create a new history; with --grandfather (repeatable)\n"
+          "            every relay present in those consensuses counts as\n"
+          "            graduated\n"
+          "  dump      print the whole history as JSON\n"
+          "  check     verify the file (magic, version, checksum, order)\n"
+          "  show      print the records of the given relays as JSON\n"
+          "  rollback  put back the history before its last commit\n"
+          "            (FILE.prev), one step\n",
           stdout);
 }
 
@@ -45,57 +55,101 @@ static int print_json(char *json)
     return rc;
 }
 
-static int db_init(const char *db, const cli_policy *pol,
-                   const char *grandfather)
+typedef struct gf_doc {
+    exst_consensus *c;
+    const char *path;
+} gf_doc;
+
+static int cmp_gf(const void *a, const void *b)
 {
-    exst_consensus *c = NULL;
+    const exst_consensus *x = ((const gf_doc *)a)->c;
+    const exst_consensus *y = ((const gf_doc *)b)->c;
+    int64_t tx = exst_consensus_valid_after(x);
+    int64_t ty = exst_consensus_valid_after(y);
+    if (tx != ty)
+        return tx < ty ? -1 : 1;
+    return (int)exst_consensus_flavor(x) - (int)exst_consensus_flavor(y);
+}
+
+static int db_init(const char *db_arg, const cli_policy *pol,
+                   char **grandfather, size_t n_gf)
+{
+    gf_doc *docs = calloc(n_gf + 1, sizeof *docs);
     exst_history *h = NULL;
     exst_lock *lock = NULL;
     exst_error err;
+    char *db = NULL;
     struct stat st;
-    int rc;
+    int rc = EXIT_OK;
     exst_error_clear(&err);
-    if (grandfather != NULL &&
-        (rc = cli_read_consensus(&c, grandfather, &pol->popts)) != EXIT_OK)
-        return rc;
-    int s = exst_lock_acquire(&lock, db, pol->wait_s, &err);
+    if (docs == NULL) {
+        cli_msg("out of memory");
+        return EXIT_FAIL;
+    }
+    if ((rc = cli_resolve(&db, db_arg)) != EXIT_OK)
+        goto done;
+    for (size_t i = 0; i < n_gf; i++) {
+        docs[i].path = grandfather[i];
+        if ((rc = cli_read_consensus(&docs[i].c, grandfather[i],
+                                     &pol->popts)) != EXIT_OK)
+            goto done;
+    }
+    /* Oldest first (SPEC 3.7); ns before microdesc within an hour. */
+    qsort(docs, n_gf, sizeof *docs, cmp_gf);
+    int s = exst_lock_acquire(&lock, db, pol->wait_s, &cli_interrupted,
+                              &err);
     if (s != EXST_OK) {
-        rc = cli_report(s, &err);
+        rc = s == EXST_ERR_INTERRUPTED ? cli_interrupt_status()
+                                       : cli_report(s, &err);
         goto done;
     }
     if (stat(db, &st) == 0) {
         cli_msg("history '%s' already exists; db init does not overwrite "
-                "it", db);
+                "it", db_arg);
         rc = EXIT_FAIL;
         goto done;
     }
-    if (exst_history_new(&h, pol->clock) != EXST_OK) {
+    if (exst_history_new(&h, pol->clock) != EXST_OK ||
+        exst_history_set_bootstrap(h, pol->bootstrap) != EXST_OK) {
         cli_msg("out of memory");
         rc = EXIT_FAIL;
         goto done;
     }
-    if (c != NULL) {
-        s = exst_stage_grandfather(h, c, &err);
+    for (size_t i = 0; i < n_gf; i++) {
+        s = exst_stage_grandfather(h, docs[i].c, &err);
         if (s != EXST_OK) {
+            if (err.source[0] == '\0')
+                snprintf(err.source, sizeof err.source, "%s",
+                         cli_name(docs[i].path));
             rc = cli_report(s, &err);
             goto done;
         }
     }
+    if (cli_is_interrupted()) {
+        rc = cli_interrupt_status();
+        goto done;
+    }
     s = exst_history_save(h, db, &err);
     rc = cli_report(s, &err);
+    if (rc == EXIT_OK && n_gf > 0)
+        cli_info("history '%s' started from %zu grandfather consensus%s: "
+                 "%zu relays graduated", db_arg, n_gf,
+                 n_gf == 1 ? "" : "es", exst_history_count(h));
 done:
+    for (size_t i = 0; i < n_gf; i++)
+        exst_consensus_free(docs[i].c);
+    free(docs);
     exst_history_free(h);
     exst_lock_release(lock);
-    exst_consensus_free(c);
+    free(db);
     return rc;
 }
 
 static int db_load(exst_history **h, const char *db)
 {
-    exst_error err;
-    exst_error_clear(&err);
-    int s = exst_history_load(h, db, &err);
-    return cli_report(s, &err);
+    cli_policy pol;
+    memset(&pol, 0, sizeof pol);
+    return cli_open_history(h, db, false, &pol);
 }
 
 static int db_check(const char *db)
@@ -111,11 +165,14 @@ static int db_check(const char *db)
         exst_time_iso(a, since);
     if (newest != EXST_TIME_NONE)
         exst_time_iso(b, newest);
-    printf("%s: ok: %zu relays, clock %s, %llu consensuses processed, "
-           "observed since %s, newest %s%s\n",
-           db, exst_history_count(h),
+    const uint64_t np = exst_history_processed(h);
+    printf("%s: ok: %zu relay%s, clock %s, bootstrap %s, %llu consensus%s "
+           "processed, observed since %s, newest %s%s\n",
+           db, exst_history_count(h), exst_history_count(h) == 1 ? "" : "s",
            exst_history_clock(h) == EXST_CLOCK_RELAY ? "relay" : "exit",
-           (unsigned long long)exst_history_processed(h), a, b,
+           exst_history_bootstrap(h) == EXST_BOOTSTRAP_NONE ? "none"
+                                                             : "grandfather",
+           (unsigned long long)np, np == 1 ? "" : "es", a, b,
            exst_history_grandfathered(h) ? ", grandfathered" : "");
     exst_history_free(h);
     return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
@@ -154,6 +211,82 @@ static int db_dump(const char *db, char **fps, int nfps)
     return rc;
 }
 
+/* SPEC 4.4: put FILE.prev back in place of FILE, one step.  The previous
+ * copy is checked first, so a damaged one never replaces a good history. */
+static int db_rollback(const char *db_arg, const cli_policy *pol)
+{
+    exst_lock *lock = NULL;
+    exst_history *cur = NULL, *prev = NULL;
+    exst_error err;
+    char *db = NULL, *prev_path = NULL;
+    struct stat st;
+    char a[21], b[21];
+    int rc;
+    exst_error_clear(&err);
+    if ((rc = cli_resolve(&db, db_arg)) != EXIT_OK)
+        return rc;
+    if (stat(db, &st) != 0) {
+        rc = cli_open_history(&cur, db, false, pol);
+        goto done;
+    }
+    size_t n = strlen(db);
+    prev_path = malloc(n + 6);
+    if (prev_path == NULL) {
+        cli_msg("out of memory");
+        rc = EXIT_FAIL;
+        goto done;
+    }
+    memcpy(prev_path, db, n);
+    memcpy(prev_path + n, ".prev", 6);
+    int s = exst_lock_acquire(&lock, db, pol->wait_s, &cli_interrupted,
+                              &err);
+    if (s != EXST_OK) {
+        rc = s == EXST_ERR_INTERRUPTED ? cli_interrupt_status()
+                                       : cli_report(s, &err);
+        goto done;
+    }
+    s = exst_history_load(&prev, prev_path, &err);
+    if (s == EXST_ERR_IO && strstr(err.message, "no such file") != NULL) {
+        cli_msg("history '%s' has no previous copy ('%s.prev'): nothing to "
+                "roll back to", db_arg, db_arg);
+        rc = EXIT_FAIL;
+        goto done;
+    }
+    if (s != EXST_OK) {
+        rc = cli_report(s, &err);
+        goto done;
+    }
+    /* The current file may be the damaged one; it is not needed, only
+     * named in the message when it loads. */
+    if (exst_history_load(&cur, db, NULL) != EXST_OK)
+        cur = NULL;
+    if (rename(prev_path, db) != 0) {
+        cli_msg("cannot replace '%s' with '%s': %s", db, prev_path,
+                strerror(errno));
+        rc = EXIT_FAIL;
+        goto done;
+    }
+    const int64_t pn = exst_history_newest(prev);
+    if (cur != NULL) {
+        const int64_t cn = exst_history_newest(cur);
+        cli_info("history '%s' rolled back from newest consensus %s to %s",
+                 db_arg, cn == EXST_TIME_NONE ? "(none)" : exst_time_iso(a, cn),
+                 pn == EXST_TIME_NONE ? "(none)" : exst_time_iso(b, pn));
+    } else {
+        cli_info("history '%s' (unreadable) replaced by its previous copy, "
+                 "newest consensus %s", db_arg,
+                 pn == EXST_TIME_NONE ? "(none)" : exst_time_iso(b, pn));
+    }
+    rc = EXIT_OK;
+done:
+    exst_history_free(cur);
+    exst_history_free(prev);
+    exst_lock_release(lock);
+    free(prev_path);
+    free(db);
+    return rc;
+}
+
 int cmd_db(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -161,15 +294,19 @@ int cmd_db(int argc, char **argv)
         {"db", required_argument, NULL, OPT_DB},
         {"grandfather", required_argument, NULL, OPT_GRANDFATHER},
         {"clock", required_argument, NULL, OPT_CLOCK},
+        {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},
         {"wait", optional_argument, NULL, OPT_WAIT},
+        CLI_GLOBAL_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     cli_policy pol;
-    const char *db = NULL, *grandfather = NULL;
+    const char *db = NULL;
+    char **gf = NULL;
+    size_t n_gf = 0;
     int ch, rc;
     memset(&pol, 0, sizeof pol);
     if (argc < 2)
-        return cli_usage("db: expected init, dump, check or show");
+        return cli_usage("db: expected init, dump, check, show or rollback");
     const char *sub = argv[1];
     if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
         db_help();
@@ -178,51 +315,75 @@ int cmd_db(int argc, char **argv)
     argc--;
     argv++;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    gf = calloc((size_t)argc + 1, sizeof *gf);
+    if (gf == NULL) {
+        cli_msg("out of memory");
+        return EXIT_FAIL;
+    }
+    rc = EXIT_OK;
+    while (rc == EXIT_OK &&
+           (ch = getopt_long(argc, argv, "h" CLI_GLOBAL_SHORTOPTS, longopts,
+                             NULL)) != -1) {
         switch (ch) {
         case 'h':
             db_help();
+            free(gf);
             return EXIT_OK;
         case OPT_DB:
             db = optarg;
             break;
         case OPT_GRANDFATHER:
-            grandfather = optarg;
+            if (n_gf == MAX_GRANDFATHER)
+                rc = cli_usage("db init: at most %d --grandfather "
+                               "consensuses", MAX_GRANDFATHER);
+            gf[n_gf++] = optarg;
             break;
         case OPT_CLOCK:
+        case OPT_BOOTSTRAP:
         case OPT_WAIT:
-            if ((rc = cli_policy_option(&pol, ch, optarg)) != EXIT_OK)
-                return rc;
+        case 'q':
+        case 'v':
+            rc = cli_policy_option(&pol, ch, optarg);
             break;
         default:
-            return cli_usage("db %s: unknown option or missing value in "
-                             "'%s'", sub, argv[optind - 1]);
+            rc = cli_usage("db %s: unknown option or missing value in '%s'",
+                           sub, argv[optind - 1]);
         }
     }
-    if (db == NULL)
-        return cli_usage("db %s: --db FILE is required", sub);
+    if (rc != EXIT_OK)
+        goto out;
+    if (db == NULL) {
+        rc = cli_usage("db %s: --db FILE is required", sub);
+        goto out;
+    }
+    cli_install_signals();
     const bool is_init = strcmp(sub, "init") == 0;
-    if (!is_init && (grandfather != NULL || pol.so.clock_set))
-        return cli_usage("db %s: --grandfather and --clock belong to db "
-                         "init", sub);
-    if (is_init) {
+    if (!is_init && (n_gf > 0 || pol.so.clock_set || pol.bootstrap_set)) {
+        rc = cli_usage("db %s: --grandfather, --clock and --bootstrap "
+                       "belong to db init", sub);
+    } else if (is_init) {
         if (optind != argc)
-            return cli_usage("db init: unexpected argument '%s'",
-                             argv[optind]);
-        return db_init(db, &pol, grandfather);
-    }
-    if (strcmp(sub, "show") == 0) {
+            rc = cli_usage("db init: unexpected argument '%s'", argv[optind]);
+        else
+            rc = db_init(db, &pol, gf, n_gf);
+    } else if (strcmp(sub, "show") == 0) {
         if (optind == argc)
-            return cli_usage("db show: expected at least one fingerprint");
-        return db_dump(db, argv + optind, argc - optind);
+            rc = cli_usage("db show: expected at least one fingerprint");
+        else
+            rc = db_dump(db, argv + optind, argc - optind);
+    } else if (optind != argc) {
+        rc = cli_usage("db %s: unexpected argument '%s'", sub, argv[optind]);
+    } else if (strcmp(sub, "dump") == 0) {
+        rc = db_dump(db, NULL, 0);
+    } else if (strcmp(sub, "check") == 0) {
+        rc = db_check(db);
+    } else if (strcmp(sub, "rollback") == 0) {
+        rc = db_rollback(db, &pol);
+    } else {
+        rc = cli_usage("db: unknown subcommand '%s' (expected init, dump, "
+                       "check, show or rollback)", sub);
     }
-    if (optind != argc)
-        return cli_usage("db %s: unexpected argument '%s'", sub,
-                         argv[optind]);
-    if (strcmp(sub, "dump") == 0)
-        return db_dump(db, NULL, 0);
-    if (strcmp(sub, "check") == 0)
-        return db_check(db);
-    return cli_usage("db: unknown subcommand '%s' (expected init, dump, "
-                     "check or show)", sub);
+out:
+    free(gf);
+    return rc;
 }

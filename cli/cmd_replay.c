@@ -944,16 +944,15 @@ int cmd_replay(int argc, char **argv)
         rc = EXIT_FAIL;
         goto out;
     }
-    s = exst_lock_acquire(&lock, r.db, r.pol.wait_s, &err);
+    s = exst_lock_acquire(&lock, r.db, r.pol.wait_s, &cli_interrupted, &err);
     if (s != EXST_OK) {
         rc = cli_report(s, &err);
         goto out;
     }
-    rc = cli_open_history(&r.h, r.db, true,
-                          r.pol.so.clock_set ? r.pol.clock : EXST_CLOCK_EXIT);
+    rc = cli_open_history(&r.h, r.db, true, &r.pol);
     if (rc != EXIT_OK)
         goto out;
-    if ((rc = cli_check_clock(&r.pol, r.h, r.db)) != EXIT_OK)
+    if ((rc = cli_check_history(&r.pol, r.h, r.db)) != EXIT_OK)
         goto out;
     r.resume_point = exst_history_newest(r.h);
     r.resume_flavors = exst_history_newest_flavors(r.h);
@@ -979,7 +978,7 @@ int cmd_replay(int argc, char **argv)
     r.pol.so.produce |= (r.timeline ? EXST_STAGE_TIMELINE : 0u) |
                         (r.out_dir ? EXST_STAGE_OUTPUT : 0u) |
                         (r.reports_dir ? EXST_STAGE_REPORT : 0u);
-    cli_install_sigint();
+    cli_install_signals();
     clock_gettime(CLOCK_MONOTONIC, &r.t0);
     rc = run_sources(&r, srcs, n_src);
     if (cli_is_interrupted() && (rc == EXIT_OK || rc == EXIT_INTERRUPT))

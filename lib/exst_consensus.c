@@ -1519,13 +1519,20 @@ int exst_consensus_read(exst_consensus **out, FILE *fp, const char *source,
     *out = NULL;
     if (source == NULL)
         source = "<stdin>";
+    /* Stop reading at the limit (with room for a compressed stream of a
+     * document just under it: zstd expands incompressible data by well
+     * under 1/64), not after reading a multiple of it. */
+    const size_t max_raw = max + (max >> 6) + (64u << 10);
     for (;;) {
         if (!exstp_buf_reserve(&b, 1 << 20))
             return exstp_error_simple(err, EXST_ERR_NOMEM, source,
                                       "out of memory");
-        size_t got = fread(b.data + b.len, 1, b.cap - b.len, fp);
+        size_t want = b.cap - b.len;
+        if (want > max_raw + 1 - b.len)
+            want = max_raw + 1 - b.len;
+        size_t got = fread(b.data + b.len, 1, want, fp);
         b.len += got;
-        if (b.len > max + (max >> 1) + (64u << 20)) {
+        if (b.len > max_raw) {
             exstp_buf_free(&b);
             return exstp_error_simple(err, EXST_ERR_LIMIT, source,
                                       "input is larger than %zu bytes", max);
@@ -1575,6 +1582,16 @@ exst_flavor exst_consensus_flavor(const exst_consensus *c)
 int64_t exst_consensus_valid_after(const exst_consensus *c)
 {
     return c->valid_after;
+}
+
+int64_t exst_consensus_fresh_until(const exst_consensus *c)
+{
+    return c->fresh_until;
+}
+
+int64_t exst_consensus_valid_until(const exst_consensus *c)
+{
+    return c->valid_until;
 }
 
 unsigned exst_consensus_method(const exst_consensus *c)

@@ -457,6 +457,7 @@ typedef struct pending {
     exstp_out out;
     char *bytes; /* in-place outputs: written at commit */
     size_t len;
+    bool history; /* renamed after every other output */
 } pending;
 
 struct exst_outset {
@@ -473,12 +474,9 @@ int exst_outset_new(exst_outset **out, exst_error *err)
     return *out ? EXST_OK : nomem(err, NULL);
 }
 
-int exst_outset_add(exst_outset *s, const char *path, const void *buf,
-                    size_t len, exst_error *err)
+static int add(exst_outset *s, const char *path, const void *buf,
+               size_t len, bool history, exst_error *err)
 {
-    if (s == NULL || path == NULL || (buf == NULL && len > 0))
-        return exstp_error_simple(err, EXST_ERR_USAGE, path,
-                                  "outset add: missing argument");
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 4;
         pending *p = exstp_realloc(s->p, cap * sizeof *p);
@@ -489,10 +487,18 @@ int exst_outset_add(exst_outset *s, const char *path, const void *buf,
     }
     pending *e = &s->p[s->n];
     memset(e, 0, sizeof *e);
-    int rc = exstp_out_open(&e->out, path, 0, err);
+    e->history = history;
+    int rc = exstp_out_open(&e->out, path,
+                            history ? EXSTP_OUT_PRIVATE | EXSTP_OUT_KEEP_PREV
+                                    : 0,
+                            err);
     if (rc != EXST_OK)
         return rc;
     s->n++;
+    if (history && e->out.in_place)
+        return exstp_error_simple(err, EXST_ERR_IO, path,
+                                  "history '%.150s' is not a regular file",
+                                  path);
     if (e->out.in_place) {
         /* A stream cannot be taken back: it is written at commit, once
          * every file is ready and before any is renamed. */
@@ -510,6 +516,30 @@ int exst_outset_add(exst_outset *s, const char *path, const void *buf,
     return rc;
 }
 
+int exst_outset_add(exst_outset *s, const char *path, const void *buf,
+                    size_t len, exst_error *err)
+{
+    if (s == NULL || path == NULL || (buf == NULL && len > 0))
+        return exstp_error_simple(err, EXST_ERR_USAGE, path,
+                                  "outset add: missing argument");
+    return add(s, path, buf, len, false, err);
+}
+
+int exst_outset_add_history(exst_outset *s, const exst_history *h,
+                            const char *path, exst_error *err)
+{
+    if (s == NULL || h == NULL || path == NULL)
+        return exstp_error_simple(err, EXST_ERR_USAGE, path,
+                                  "outset add: missing argument");
+    void *bytes = NULL;
+    size_t len = 0;
+    int rc = exst_history_serialize(&bytes, &len, h, err);
+    if (rc == EXST_OK)
+        rc = add(s, path, bytes, len, true, err);
+    exstp_free(bytes);
+    return rc;
+}
+
 int exst_outset_commit(exst_outset *s, exst_error *err)
 {
     if (s == NULL)
@@ -524,8 +554,13 @@ int exst_outset_commit(exst_outset *s, exst_error *err)
         if (rc == EXST_OK)
             rc = exstp_out_sync(&e->out, err);
     }
-    for (size_t i = 0; i < s->n && rc == EXST_OK; i++)
-        rc = exstp_out_rename(&s->p[i].out, err);
+    /* Outputs first, the history last: the history's rename is the
+     * commit, so it never records a document whose outputs are not all
+     * in place. */
+    for (int last = 0; last < 2; last++)
+        for (size_t i = 0; i < s->n && rc == EXST_OK; i++)
+            if (s->p[i].history == (last == 1))
+                rc = exstp_out_rename(&s->p[i].out, err);
     return rc;
 }
 

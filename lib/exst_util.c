@@ -6,6 +6,7 @@
  * compression.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +202,60 @@ int64_t exstp_timegm(int year, int mon, int day, int hour, int min, int sec)
     int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     int64_t days = era * 146097 + doe - 719468;
     return days * 86400 + hour * 3600 + min * 60 + sec;
+}
+
+static bool digits_at(int *out, const char *p, size_t n)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+int exst_time_parse(int64_t *out, const char *s, exst_error *err)
+{
+    if (out == NULL || s == NULL)
+        return exstp_error_simple(err, EXST_ERR_USAGE, NULL,
+                                  "time: missing argument");
+    const size_t n = strlen(s);
+    char q[48];
+    exstp_escape(q, sizeof q, s, n);
+    /* Seconds since the epoch. */
+    if (n > 0 && n <= 12 && strspn(s, "0123456789") == n) {
+        int64_t v = 0;
+        for (size_t i = 0; i < n; i++)
+            v = v * 10 + (s[i] - '0');
+        if (v > EXST_TIME_LATEST)
+            return exstp_error_simple(err, EXST_ERR_USAGE, NULL,
+                                      "time '%s' is after year 9999", q);
+        *out = v;
+        return EXST_OK;
+    }
+    /* "YYYY-MM-DD HH:MM:SS", "YYYY-MM-DDTHH:MM:SS", optional "Z". */
+    int y, mo, d, h, mi, se;
+    const bool shape = (n == 19 || (n == 20 && s[19] == 'Z')) &&
+                       s[4] == '-' && s[7] == '-' &&
+                       (s[10] == ' ' || s[10] == 'T') && s[13] == ':' &&
+                       s[16] == ':';
+    if (!shape || !digits_at(&y, s, 4) || !digits_at(&mo, s + 5, 2) ||
+        !digits_at(&d, s + 8, 2) || !digits_at(&h, s + 11, 2) ||
+        !digits_at(&mi, s + 14, 2) || !digits_at(&se, s + 17, 2))
+        return exstp_error_simple(err, EXST_ERR_USAGE, NULL,
+                                  "expected a time such as "
+                                  "2024-05-17T17:00:00Z, found '%s'", q);
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30,
+                                  31, 31, 30, 31, 30, 31};
+    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+        (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || se > 59)
+        return exstp_error_simple(err, EXST_ERR_USAGE, NULL,
+                                  "time '%s' is out of range", q);
+    *out = exstp_timegm(y, mo, d, h, mi, se);
+    return EXST_OK;
 }
 
 char *exst_time_iso(char buf[21], int64_t t)

@@ -107,6 +107,12 @@ EXST_API void exst_error_clear(exst_error *err);
  *  must hold at least 21 bytes.  @return buf. */
 EXST_API char *exst_time_iso(char buf[21], int64_t t);
 
+/** Parse a time: "2024-05-17T17:00:00Z", "2024-05-17 17:00:00" (UTC) or
+ *  seconds since the epoch, from 1970 to 9999.
+ *  @return EXST_OK or EXST_ERR_USAGE (err says why). */
+EXST_API EXST_NODISCARD int exst_time_parse(int64_t *out, const char *s,
+                                            exst_error *err);
+
 /** Parse a duration: "345600", "96h", "4d", "30m", "90s" and sums such as
  *  "1d12h".  Rejects empty strings, unknown units and values over
  *  max_seconds.  @return EXST_OK or EXST_ERR_USAGE (err says why). */
@@ -173,6 +179,8 @@ EXST_API void exst_consensus_free(exst_consensus *c);
 
 EXST_API exst_flavor exst_consensus_flavor(const exst_consensus *c);
 EXST_API int64_t exst_consensus_valid_after(const exst_consensus *c);
+EXST_API int64_t exst_consensus_fresh_until(const exst_consensus *c);
+EXST_API int64_t exst_consensus_valid_until(const exst_consensus *c);
 EXST_API unsigned exst_consensus_method(const exst_consensus *c);
 EXST_API size_t exst_consensus_relay_count(const exst_consensus *c);
 
@@ -550,9 +558,20 @@ EXST_API EXST_NODISCARD int exst_outset_add(exst_outset *s, const char *path,
                                             const void *buf, size_t len,
                                             exst_error *err);
 
+/** Prepare the history h to be saved at path as exst_history_save would
+ *  (serialised now, written to a temporary file and fsynced): a full disk
+ *  under the history fails here, before any output is renamed.  At commit
+ *  it is renamed last, after every other output.  @return EXST_OK,
+ *  EXST_ERR_IO or EXST_ERR_NOMEM. */
+EXST_API EXST_NODISCARD int exst_outset_add_history(exst_outset *s,
+                                                    const exst_history *h,
+                                                    const char *path,
+                                                    exst_error *err);
+
 /** Write the in-place outputs, then rename every prepared file into place
- *  and fsync their directories.  A failure part-way leaves each output
- *  either as it was or complete.  @return EXST_OK or EXST_ERR_IO. */
+ *  (a history last) and fsync their directories.  A failure part-way
+ *  leaves each output either as it was or complete, and the history as it
+ *  was unless every output is in place.  @return EXST_OK or EXST_ERR_IO. */
 EXST_API EXST_NODISCARD int exst_outset_commit(exst_outset *s,
                                                exst_error *err);
 
@@ -580,13 +599,20 @@ typedef struct exst_lock exst_lock;
 
 /**
  * Take the writer lock of the history at db_path (an flock on the side
- * file "<db_path>.lock", created if missing).  wait_s < 0 waits forever,
- * 0 does not wait.  A lock held by another process after the wait gives
- * EXST_ERR_LOCKED ("database is locked").
+ * file "<db_path>.lock", created if missing, 0666 less the umask, never
+ * through a symbolic link; it records the holder's process id).  Pass
+ * the resolved path of the history (exst_path_resolve), so writers
+ * through a link and through its target share one lock.  wait_s < 0
+ * waits forever, 0 does not wait.  interrupt (may be NULL) is polled
+ * while waiting: nonzero stops with EXST_ERR_INTERRUPTED.  A lock held by
+ * another process after the wait gives EXST_ERR_LOCKED, naming the lock
+ * file and the holder's process id.
  */
 EXST_API EXST_NODISCARD int exst_lock_acquire(exst_lock **out,
                                               const char *db_path,
-                                              double wait_s, exst_error *err);
+                                              double wait_s,
+                                              const volatile int *interrupt,
+                                              exst_error *err);
 
 /** Release and free a lock.  NULL is allowed. */
 EXST_API void exst_lock_release(exst_lock *l);

@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # apply_live.sh - `exitstage apply` on every live-network consensus in
-# $EXST_SHARED/live, each against a fresh history (everything is warming
-# up, so every exit candidate is stripped), in three modes: default,
-# --no-annotate and --enforce badexit.  For each output it checks (SPEC
-# 4.1, 3.4, 3.5):
+# $EXST_SHARED/live, each against a fresh history made with --bootstrap
+# none (every exit candidate is new, so every one is stripped), in three
+# modes: default, --no-annotate and --enforce badexit; and once against a
+# fresh history with the default bootstrap rule (SPEC 3.7: every relay of
+# the first consensus is grandfathered, nothing is stripped, the phase is
+# "bootstrap").  For each output it checks (SPEC 4.1, 3.4, 3.5):
 #   - the output differs from the decompressed input only in
 #       (a) s lines of stripped relays: exactly the " Exit" token removed
 #           (badexit: and " BadExit" added when missing),
@@ -78,13 +80,16 @@ for f in "$LIVE"/*; do
         fail=1
         continue
     fi
-    for mode in flag noann badexit; do
+    for mode in flag noann badexit boot; do
+        boot=(--bootstrap none)
         case $mode in
         flag) args=() ;;
         noann) args=(--no-annotate) ;;
         badexit) args=(--enforce badexit) ;;
+        boot) args=() boot=() ;;
         esac
-        if ! "$EXITSTAGE" db init --db "$d/$mode.db" 2>"$d/err.$mode"; then
+        if ! "$EXITSTAGE" db init --db "$d/$mode.db" "${boot[@]}" \
+            2>"$d/err.$mode"; then
             echo "FAIL: db init for $b: $(cat "$d/err.$mode")"
             fail=1
             continue
@@ -98,7 +103,7 @@ for f in "$LIVE"/*; do
     done
     n=$((n + 1))
 done
-echo "applied $n documents in 3 modes"
+echo "applied $n documents in 4 modes"
 
 have_stem=1
 if ! "$PY" -c 'import stem' 2>/dev/null; then
@@ -398,7 +403,7 @@ for doc in sorted(os.listdir(tmp)):
     sha_in = hashlib.sha256(raw_in).hexdigest()
     py_in = weights_line(inp)
     in_matches = py_in == own_line(inp)
-    for mode in ("flag", "noann", "badexit"):
+    for mode in ("flag", "noann", "badexit", "boot"):
         try:
             with open(os.path.join(dd, "out." + mode), "rb") as f:
                 raw_out = f.read()
@@ -415,7 +420,18 @@ for doc in sorted(os.listdir(tmp)):
         if changed != c["stripped"]:
             fail(doc, mode, "%d s lines changed, report says %d stripped" %
                  (changed, c["stripped"]))
-        if c["stripped"] != c["exit_candidates"] or c["stripped"] == 0:
+        if mode == "boot":
+            # SPEC 3.7: a fresh history never strips every exit at once.
+            if c["stripped"] != 0 or \
+                    c["grandfathered"] != c["exit_candidates"] or \
+                    rep["history"]["phase"] != "bootstrap" or \
+                    rep["history"]["bootstrap"] != "grandfather":
+                fail(doc, mode, "fresh history, default bootstrap: "
+                     "stripped %d, grandfathered %d of %d candidates, "
+                     "phase %s" % (c["stripped"], c["grandfathered"],
+                                   c["exit_candidates"],
+                                   rep["history"]["phase"]))
+        elif c["stripped"] != c["exit_candidates"] or c["stripped"] == 0:
             fail(doc, mode, "fresh history: stripped %d of %d candidates" %
                  (c["stripped"], c["exit_candidates"]))
         if len(rep["stripped"]) != c["stripped"]:

@@ -35,6 +35,12 @@ check_in() {
     local input=$1 name=$2 want_st=$3 want_line=$4 st line
     shift 4
     n=$((n + 1))
+    # apply reads the wall clock (SPEC 8); the tests give it a fixed one,
+    # half an hour after the documents' valid-after, which a --now later
+    # in ARGS overrides.
+    if [ "${1:-}" = apply ]; then
+        set -- apply --now 2024-01-01T12:30:00Z "${@:2}"
+    fi
     "$E" "$@" <"$input" >stdout 2>stderr
     st=$?
     line=$(head -n 1 stderr)
@@ -84,6 +90,12 @@ check apply-missing-history 1 \
     "exitstage: history 'missing.db' does not exist; create it with 'exitstage db init --db missing.db' (add --grandfather CONSENSUS to start from today's relays)" \
     apply --db missing.db ns
 [ ! -e missing.db ] || { echo "FAIL: apply created missing.db"; fail=1; }
+# ... nor a lock file beside it (issue: 0.1 created missing.db.lock).
+[ ! -e missing.db.lock ] || { echo "FAIL: apply created missing.db.lock"; fail=1; }
+"$E" db init --db r.db
+check rollback-without-prev 1 \
+    "exitstage: history 'r.db' has no previous copy ('r.db.prev'): nothing to roll back to" \
+    db rollback --db r.db
 check apply-unreadable-input 1 \
     "exitstage: cannot open 'nope': No such file or directory" \
     apply --db h.db nope
@@ -127,7 +139,31 @@ check bad-fraction 2 \
     apply --db h.db --max-strip-fraction 2 ns
 check two-inputs 2 'exitstage: apply: expected at most one consensus' \
     apply --db h.db ns md
-check db-no-subcommand 2 'exitstage: db: expected init, dump, check or show' db
+check db-no-subcommand 2 'exitstage: db: expected init, dump, check, show or rollback' db
+check bootstrap-mismatch 2 \
+    "exitstage: history 'h.db' uses --bootstrap grandfather; it cannot be run with --bootstrap none" \
+    apply --db h.db --bootstrap none ns
+check bad-bootstrap 2 \
+    "exitstage: --bootstrap: expected 'grandfather' or 'none', found 'maybe'" \
+    db init --db new.db --bootstrap maybe
+# SPEC 4.4 0.2: two outputs, or an output and the history, naming one file.
+check output-is-db 2 "exitstage: --db and -o name the same file 'h.db'" \
+    apply --db h.db -o h.db ns
+check report-is-db 2 "exitstage: --db and --report name the same file 'h.db'" \
+    apply --db h.db -o o --report h.db ns
+check output-is-report 2 "exitstage: -o and --report name the same file 'x'" \
+    apply --db h.db -o x --report x ns
+ln -s h.db link.db
+check output-is-db-via-link 2 \
+    "exitstage: --db and -o name the same file 'link.db'" \
+    apply --db h.db -o link.db ns
+check list-is-db-new-file 2 \
+    "exitstage: -o and --staged-list name the same file './new-out'" \
+    apply --db h.db -o new-out --staged-list ./new-out ns
+[ ! -e new-out ] || { echo "FAIL: a usage error wrote new-out"; fail=1; }
+check bad-now 2 \
+    "exitstage: --now: expected a time such as 2024-05-17T17:00:00Z, found 'yesterday'" \
+    apply --db h.db --now yesterday ns
 
 # ---- 3: input rejected -----------------------------------------------
 check invalid-document 3 \
@@ -158,8 +194,22 @@ check reprocess 3 \
 check_in out1 reprocess-stdin 3 \
     'exitstage: <stdin>:16:1: document was already processed by exitstage; staging it twice would compound (use --allow-reprocess to override)' \
     apply --db h.db -o out-again -
+# SPEC 8 clock sanity: a consensus from the future is refused.
+check apply-from-the-future 3 \
+    "exitstage: ns: valid-after 2024-01-01T12:00:00Z is 7200 s ahead of the system clock (2024-01-01T10:00:00Z); refusing it (--max-future 3600s)" \
+    apply --db h.db -o out-future ns --now 2024-01-01T10:00:00Z
+check apply-future-limit 3 \
+    "exitstage: ns: valid-after 2024-01-01T12:00:00Z is 61 s ahead of the system clock (2024-01-01T11:58:59Z); refusing it (--max-future 60s)" \
+    apply --db h.db -o out-future ns --now 2024-01-01T11:58:59Z --max-future 1m
 cmp -s h.db h.before || { echo "FAIL: a rejected input changed the history"; fail=1; }
-for f in out-bad out-older out-again; do
+check apply-future-off 0 '' \
+    apply --db h.db --dry-run -o out-dry ns --now 2024-01-01T10:00:00Z --max-future off
+check apply-stale 0 \
+    "exitstage: warning: ns: stale consensus: valid until 2024-01-01T15:00:00Z, more than a day before the system clock (2024-01-02T15:00:01Z); tor has stopped using it" \
+    apply --db h.db --dry-run -o out-dry ns --now 2024-01-02T15:00:01Z
+check apply-not-stale 0 '' \
+    apply --db h.db --dry-run -o out-dry ns --now 2024-01-02T15:00:00Z
+for f in out-bad out-older out-again out-future; do
     [ ! -e "$f" ] || { echo "FAIL: rejected input wrote $f"; fail=1; }
 done
 check allow-reprocess 0 '' apply --db h.db -o out-again --allow-reprocess out1

@@ -1496,14 +1496,15 @@ static pid_t try_lock_in_child(const char *path, double wait_s, int want)
         exst_lock *l = NULL;
         exst_error err;
         exst_error_clear(&err);
-        int rc = exst_lock_acquire(&l, path, wait_s, &err);
+        int rc = exst_lock_acquire(&l, path, wait_s, NULL, &err);
         if (rc != want)
             _exit(10 + rc);
         if (rc == EXST_ERR_LOCKED) {
             char msg[300];
             snprintf(msg, sizeof msg,
-                     "database '%s' is locked by another exitstage process",
-                     path);
+                     "database '%s' is locked by another exitstage process "
+                     "(pid %ld, lock file '%s.lock')",
+                     path, (long)getppid(), path);
             if (strcmp(err.message, msg) != 0 || l != NULL)
                 _exit(2);
         }
@@ -1532,7 +1533,7 @@ static void test_lock(void **state)
 {
     fixture *f = *state;
     exst_lock *l = NULL;
-    assert_int_equal(exst_lock_acquire(&l, f->path, 0, NULL), EXST_OK);
+    assert_int_equal(exst_lock_acquire(&l, f->path, 0, NULL, NULL), EXST_OK);
     assert_non_null(l);
 
     /* Another process, no wait: locked. */
@@ -1541,7 +1542,7 @@ static void test_lock(void **state)
                      0);
     /* The same process a second time is a second writer too. */
     exst_lock *l2 = (exst_lock *)f;
-    assert_int_equal(exst_lock_acquire(&l2, f->path, 0, NULL),
+    assert_int_equal(exst_lock_acquire(&l2, f->path, 0, NULL, NULL),
                      EXST_ERR_LOCKED);
     assert_null(l2);
 
@@ -1566,7 +1567,7 @@ static void test_lock(void **state)
         assert_true(pid >= 0);
         if (pid == 0) {
             exst_lock *held = NULL;
-            if (exst_lock_acquire(&held, f->path, 0, NULL) != EXST_OK)
+            if (exst_lock_acquire(&held, f->path, 0, NULL, NULL) != EXST_OK)
                 _exit(1);
             if (write(fds[1], "x", 1) != 1)
                 _exit(2);
@@ -1581,7 +1582,7 @@ static void test_lock(void **state)
         t0 = mono_now();
         exst_error err;
         exst_error_clear(&err);
-        int rc = exst_lock_acquire(&l, f->path, forever ? -1.0 : 10.0, &err);
+        int rc = exst_lock_acquire(&l, f->path, forever ? -1.0 : 10.0, NULL, &err);
         if (rc != EXST_OK)
             print_error("lock: %s\n", err.message);
         assert_int_equal(rc, EXST_OK);
@@ -1602,8 +1603,72 @@ static void test_lock(void **state)
     snprintf(bad, sizeof bad, "%s/nodir/h.db", f->dir);
     exst_error err;
     exst_error_clear(&err);
-    assert_int_equal(exst_lock_acquire(&l, bad, 0, &err), EXST_ERR_IO);
+    assert_int_equal(exst_lock_acquire(&l, bad, 0, NULL, &err), EXST_ERR_IO);
     assert_non_null(strstr(err.message, "no such file"));
+    assert_non_null(strstr(err.message, "nodir/h.db.lock"));
+}
+
+/* The lock error names the lock file and the holder's process id; the
+ * lock file is never opened through a symbolic link; a wait ends when
+ * the caller's interrupt flag is set. */
+static void test_lock_details(void **state)
+{
+    fixture *f = *state;
+    int fds[2], back[2]; /* child to parent, parent to child */
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(pipe(back), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        exst_lock *held = NULL;
+        if (exst_lock_acquire(&held, f->path, 0, NULL, NULL) != EXST_OK)
+            _exit(1);
+        if (write(fds[1], "x", 1) != 1)
+            _exit(2);
+        char c;
+        (void)!read(back[0], &c, 1); /* until the parent is done */
+        _exit(0);
+    }
+    char c;
+    assert_int_equal(read(fds[0], &c, 1), 1);
+    exst_lock *l = NULL;
+    exst_error err;
+    exst_error_clear(&err);
+    assert_int_equal(exst_lock_acquire(&l, f->path, 0, NULL, &err),
+                     EXST_ERR_LOCKED);
+    char want[512];
+    snprintf(want, sizeof want,
+             "database '%s' is locked by another exitstage process (pid "
+             "%ld, lock file '%s.lock')",
+             f->path, (long)pid, f->path);
+    assert_string_equal(err.message, want);
+    /* Interrupted while waiting (forever). */
+    volatile int flag = 1;
+    exst_error_clear(&err);
+    assert_int_equal(exst_lock_acquire(&l, f->path, -1, &flag, &err),
+                     EXST_ERR_INTERRUPTED);
+    assert_null(l);
+    assert_int_equal(write(back[1], "y", 1), 1);
+    assert_int_equal(child_status(pid), 0);
+    close(fds[0]);
+    close(fds[1]);
+    close(back[0]);
+    close(back[1]);
+
+    /* A symbolic link planted as the lock file: refused, and its target
+     * is not created. */
+    char db2[300], lk[310], target[300];
+    snprintf(db2, sizeof db2, "%s/s.db", f->dir);
+    snprintf(lk, sizeof lk, "%s/s.db.lock", f->dir);
+    snprintf(target, sizeof target, "%s/victim", f->dir);
+    assert_int_equal(symlink(target, lk), 0);
+    exst_error_clear(&err);
+    assert_int_equal(exst_lock_acquire(&l, db2, 0, NULL, &err), EXST_ERR_IO);
+    assert_non_null(strstr(err.message, "is a symbolic link"));
+    struct stat st;
+    assert_int_equal(lstat(target, &st), -1);
+    unlink(lk);
 }
 
 /* ---- out of memory ----------------------------------------------------- */
@@ -1746,7 +1811,7 @@ static void test_oom_files(void **state)
     for (long n = 0;; n++) {
         exst_lock *l = NULL;
         exstp_alloc_fail_after(n);
-        int rc = exst_lock_acquire(&l, f->path, 0, NULL);
+        int rc = exst_lock_acquire(&l, f->path, 0, NULL, NULL);
         exstp_alloc_fail_after(-1);
         exst_lock_release(l);
         if (rc == EXST_OK)
@@ -1792,6 +1857,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kill_during_save, setup_dir,
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(test_lock, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_lock_details, setup_dir,
+                                        teardown_dir),
         cmocka_unit_test_setup_teardown(test_oom_files, setup_dir,
                                         teardown_dir),
     };
