@@ -1768,6 +1768,16 @@ void exst_consensus_weights_in(exst_weights *out, const exst_consensus *c)
     out->present = 1;
 }
 
+bool exstp_consensus_weights_match_cached(const exst_consensus *c)
+{
+    /* A cache in a const object: the document never changes, and one
+     * thread at a time works on it. */
+    exst_consensus *m = (exst_consensus *)(uintptr_t)c;
+    if (m->weights_match == 0)
+        m->weights_match = exst_consensus_weights_match(c) ? 2 : 1;
+    return m->weights_match == 2;
+}
+
 int exst_consensus_weights_match(const exst_consensus *c)
 {
     exst_weights w;

@@ -78,7 +78,14 @@ struct exst_consensus {
 
     size_t n_cuts;
     exstp_cut *cuts;
+
+    int weights_match; /* exstp_consensus_weights_match_cached: 0 not yet
+                          known, 1 no, 2 yes */
 };
+
+/* exst_consensus_weights_match, computed once per document (lanes ask
+ * for every document many times). */
+bool exstp_consensus_weights_match_cached(const exst_consensus *c);
 
 /* Decode relay i's identity (libsodium base64) into out. */
 void exstp_relay_id(const exst_consensus *c, size_t i, uint8_t out[20]);

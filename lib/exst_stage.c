@@ -6,6 +6,9 @@
  * updated, relays whose run is younger than P lose Exit unless stripping
  * is off, the weights are recomputed when the self-check allows it, and
  * the annotated consensus, the report and the timeline record are built.
+ * The history update (observe) and the decision for one staging period
+ * (evaluate) are separate steps, so that the lanes of a replay that share
+ * a reset window share one update (exst_stage_int.h).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #include "exst_consensus_int.h"
 #include "exst_int.h"
 #include "exst_json_int.h"
+#include "exst_stage_int.h"
 
 #define MAX_WARNINGS 8
 
@@ -28,6 +32,9 @@ struct exst_stage_result {
     char *timeline;
     uint8_t (*staging)[20];
     size_t n_staging;
+    uint8_t *in_staging; /* per relay */
+    uint8_t *strip;      /* per relay */
+    int64_t *eligible;   /* per relay */
     char *warnings[MAX_WARNINGS];
     size_t n_warnings;
 };
@@ -67,7 +74,8 @@ static void warn(exst_stage_result *r, const char *fmt, ...)
         r->warnings[r->n_warnings++] = s;
 }
 
-/* A duration parameter from the consensus, clamped as tor clamps. */
+/* A duration parameter from the consensus, clamped as tor clamps.  r may
+ * be NULL (no warnings). */
 static void param_duration(exst_stage_result *r, const exst_consensus *c,
                            const char *key, int64_t *val, exst_source *src)
 {
@@ -77,8 +85,9 @@ static void param_duration(exst_stage_result *r, const exst_consensus *c,
     int64_t x = v;
     if (x < 0 || x > EXST_MAX_DURATION) {
         int64_t clamped = x < 0 ? 0 : EXST_MAX_DURATION;
-        warn(r, "consensus parameter %s=%lld is out of range; clamped to "
-                "%lld", key, (long long)x, (long long)clamped);
+        if (r != NULL)
+            warn(r, "consensus parameter %s=%lld is out of range; clamped "
+                    "to %lld", key, (long long)x, (long long)clamped);
         x = clamped;
     }
     *val = x;
@@ -105,7 +114,7 @@ static void resolve_policy(policy *p, exst_stage_result *r,
         param_duration(r, c, "exit_staging_reset_secs", &p->W, &p->W_src);
         if (exst_consensus_param(c, "exit_staging_enabled", &v)) {
             /* A 0/1 parameter: tor clamps it into range. */
-            if (v < 0 || v > 1)
+            if ((v < 0 || v > 1) && r != NULL)
                 warn(r, "consensus parameter exit_staging_enabled=%ld is "
                         "out of range; clamped to %d",
                      (long)v, v < 0 ? 0 : 1);
@@ -165,6 +174,10 @@ static json_t *counts_json(const exst_stage_counts *k)
                         json_integer((json_int_t)k->restarted_runs));
     json_object_set_new(o, "grandfathered",
                         json_integer((json_int_t)k->grandfathered));
+    json_object_set_new(o, "badexit_candidates",
+                        json_integer((json_int_t)k->badexit_candidates));
+    json_object_set_new(o, "stripped_badexit",
+                        json_integer((json_int_t)k->stripped_badexit));
     return o;
 }
 
@@ -177,12 +190,13 @@ static json_t *frac_json(double x)
 typedef struct work {
     const exst_consensus *c;
     const exst_history *h;
+    const exstp_obs *ob;
     const policy *pol;
     const exst_stage_opts *o;
-    uint8_t *in_staging;   /* per relay */
-    uint8_t *strip;        /* per relay */
-    int64_t *run_start;    /* per relay (exit candidates meaningful) */
-    int64_t *eligible;     /* per relay */
+    const uint8_t *in_staging; /* per relay */
+    const uint8_t *strip;      /* per relay */
+    const int64_t *run_start;  /* per relay (exit candidates meaningful) */
+    const int64_t *eligible;   /* per relay */
     exst_weights w_in, w_out;
     char sha_in[65];
     char sha_out[65];
@@ -280,8 +294,7 @@ static int build_report(exst_stage_result *r, const work *wk,
         const exstp_relay *rl = &c->relays[i];
         if (!wk->in_staging[i])
             continue;
-        uint8_t id[20];
-        exstp_relay_id(c, i, id);
+        const uint8_t *id = wk->ob->ids[i];
         json_array_append_new(staging,
                               json_string(exst_fingerprint_hex(fp, id)));
         if (!wk->strip[i])
@@ -380,125 +393,226 @@ static int build_timeline(exst_stage_result *r, const work *wk,
     json_object_set_new(root, "guard_tripped", json_boolean(s->guard_tripped));
     json_object_set_new(root, "weights_recomputed",
                         json_boolean(s->weights_recomputed));
+    json_t *held = (wk->o->produce & EXST_STAGE_HELD) ? json_array() : NULL;
     for (size_t i = 0; i < c->n_relays; i++) {
-        uint8_t id[20];
         if (!wk->strip[i])
             continue;
-        exstp_relay_id(c, i, id);
-        json_array_append_new(stripped,
-                              json_string(exst_fingerprint_hex(fp, id)));
+        exst_fingerprint_hex(fp, wk->ob->ids[i]);
+        json_array_append_new(stripped, json_string(fp));
+        if (held == NULL)
+            continue;
+        const exstp_relay *rl = &c->relays[i];
+        json_t *e = json_object();
+        json_object_set_new(e, "fingerprint", json_string(fp));
+        json_object_set_new(e, "nickname",
+                            str_n(c->doc + rl->nick_off, rl->nick_len));
+        json_object_set_new(e, "bandwidth", json_integer(rl->bandwidth));
+        json_object_set_new(e, "badexit",
+                            json_boolean(wk->ob->flags[i] & EXSTP_OBS_BADEXIT));
+        json_object_set_new(e, "run_start", exstp_json_time(wk->run_start[i]));
+        json_object_set_new(e, "eligible_at", exstp_json_time(wk->eligible[i]));
+        json_array_append_new(held, e);
     }
     json_object_set_new(root, "stripped", stripped);
+    if (held != NULL)
+        json_object_set_new(root, "stripped_relays", held);
     if (wk->o->produce & EXST_STAGE_DIGESTS)
         json_object_set_new(root, "sha256", json_string(wk->sha_in));
     return exstp_json_finish(&r->timeline, root, true, err);
 }
 
-/* The relays present in c under clock (SPEC 3.1), in document (identity)
- * order: their identities into present[], their indexes into idx[] (may
- * be NULL).  Both hold relay_count entries.  Returns how many. */
-static size_t present_relays(uint8_t (*present)[20], size_t *idx,
-                             const exst_consensus *c, exst_clock clock)
+/* ---- observe: one history update per consensus -------------------- */
+
+void exstp_obs_free(exstp_obs *ob)
 {
+    if (ob == NULL)
+        return;
+    exst_free(ob->flags);
+    exst_free(ob->ids);
+    exst_free(ob->run_start);
+    exst_free(ob->event);
+    memset(ob, 0, sizeof *ob);
+}
+
+/* Decode identities and note flags: exit candidates, BadExit, and
+ * presence under clock (SPEC 3.1).  Returns how many are present, their
+ * identities ascending in present[] and indexes in idx[]. */
+static size_t scan_relays(exstp_obs *ob, uint8_t (*present)[20], size_t *idx,
+                          exst_clock clock)
+{
+    const exst_consensus *c = ob->c;
+    const uint64_t bad = c->flag_badexit >= 0 ? UINT64_C(1) << c->flag_badexit
+                                              : 0;
     size_t np = 0;
     for (size_t i = 0; i < c->n_relays; i++) {
-        if (clock == EXST_CLOCK_RELAY || exst_consensus_relay_is_exit(c, i)) {
-            exstp_relay_id(c, i, present[np]);
-            if (idx != NULL)
-                idx[np] = i;
-            np++;
+        const bool exit = exst_consensus_relay_is_exit(c, i) != 0;
+        uint8_t f = 0;
+        if (exit)
+            f |= EXSTP_OBS_EXIT;
+        if (c->relays[i].flags & bad)
+            f |= EXSTP_OBS_BADEXIT;
+        if (clock == EXST_CLOCK_RELAY || exit)
+            f |= EXSTP_OBS_PRESENT;
+        ob->flags[i] = f;
+        ob->run_start[i] = EXST_TIME_NONE;
+        ob->event[i] = 0xFF;
+        if (!(f & (EXSTP_OBS_EXIT | EXSTP_OBS_PRESENT)))
+            continue;
+        exstp_relay_id(c, i, ob->ids[i]);
+        if (f & EXSTP_OBS_PRESENT) {
+            memcpy(present[np], ob->ids[i], 20);
+            idx[np++] = i;
         }
     }
     return np;
 }
 
-int exst_stage_grandfather(exst_history *h, const exst_consensus *c,
-                           exst_error *err)
+static int observe(exstp_obs *ob, exst_history *h, const exst_consensus *c,
+                   const policy *pol, int grandfather, exst_error *err)
 {
-    uint8_t (*present)[20] = exstp_calloc(c->n_relays + 1, 20);
-    if (present == NULL)
-        return exstp_error_simple(err, EXST_ERR_NOMEM, NULL, "out of memory");
+    const size_t n = c->n_relays;
+    uint8_t (*present)[20] = NULL;
+    size_t *idx = NULL;
+    int64_t *ps_run = NULL;
+    uint8_t *ps_event = NULL;
+    int rc = EXST_OK;
+    memset(ob, 0, sizeof *ob);
+    ob->c = c;
+    ob->h = h;
+    ob->W = pol->W;
+    ob->n = n;
+    ob->flags = exstp_calloc(n + 1, 1);
+    ob->ids = exstp_calloc(n + 1, 20);
+    ob->run_start = exstp_calloc(n + 1, sizeof *ob->run_start);
+    ob->event = exstp_calloc(n + 1, 1);
+    present = exstp_calloc(n + 1, sizeof *present);
+    idx = exstp_calloc(n + 1, sizeof *idx);
+    ps_run = exstp_calloc(n + 1, sizeof *ps_run);
+    ps_event = exstp_calloc(n + 1, 1);
+    if (!ob->flags || !ob->ids || !ob->run_start || !ob->event || !present ||
+        !idx || !ps_run || !ps_event) {
+        rc = exstp_error_simple(err, EXST_ERR_NOMEM, NULL, "out of memory");
+        goto done;
+    }
+    const size_t np = scan_relays(ob, present, idx, exst_history_clock(h));
     exst_observation obs = {
         .valid_after = c->valid_after,
         .flavor = c->flavor,
         .present = (const uint8_t(*)[20])present,
-        .n_present = present_relays(present, NULL, c, exst_history_clock(h)),
-        .reset_after_s = EXST_DEFAULT_RESET_AFTER,
-        .retention_s = 0,
-        .grandfather = 1,
+        .n_present = np,
+        .reset_after_s = pol->W,
+        .staging_period_s = pol->P,
+        .retention_s = grandfather ? 0 : pol->retention,
+        .grandfather = grandfather,
     };
-    int rc = exst_history_observe(h, &obs, NULL, NULL, err);
+    rc = exst_history_observe(h, &obs, ps_run, ps_event, err);
+    if (rc != EXST_OK)
+        goto done;
+    for (size_t k = 0; k < np; k++) {
+        ob->run_start[idx[k]] = ps_run[k];
+        ob->event[idx[k]] = ps_event[k];
+        if (ps_event[k] == EXST_RUN_NEW)
+            ob->new_runs++;
+        else if (ps_event[k] == EXST_RUN_RESTARTED)
+            ob->restarted_runs++;
+        else if (ps_event[k] == EXST_RUN_GRANDFATHERED)
+            ob->grandfathered++;
+    }
+done:
     exst_free(present);
+    exst_free(idx);
+    exst_free(ps_run);
+    exst_free(ps_event);
+    if (rc != EXST_OK)
+        exstp_obs_free(ob);
     return rc;
 }
 
-int exst_stage_run(exst_stage_result **out, exst_history *h,
-                   const exst_consensus *c, const exst_stage_opts *o,
-                   exst_error *err)
+int exstp_stage_observe(exstp_obs *ob, exst_history *h,
+                        const exst_consensus *c, const exst_stage_opts *o,
+                        exst_error *err)
 {
+    policy pol;
+    resolve_policy(&pol, NULL, c, h, o);
+    /* An eligibility time must be writable (SPEC 4.2: ISO-8601 years of
+     * four digits): the last processable valid-after is 9999-12-31
+     * 23:59:59 less P. */
+    if (c->valid_after > EXST_TIME_LATEST - pol.P) {
+        char ts[21];
+        memset(ob, 0, sizeof *ob);
+        return exstp_error_simple(err, EXST_ERR_LIMIT, NULL,
+                                  "valid-after %s is too late: eligibility "
+                                  "times (valid-after plus the staging "
+                                  "period of %llds) would pass "
+                                  "9999-12-31T23:59:59Z",
+                                  exst_time_iso(ts, c->valid_after),
+                                  (long long)pol.P);
+    }
+    return observe(ob, h, c, &pol, 0, err);
+}
+
+int exst_stage_grandfather(exst_history *h, const exst_consensus *c,
+                           exst_error *err)
+{
+    policy pol;
+    memset(&pol, 0, sizeof pol);
+    pol.W = EXST_DEFAULT_RESET_AFTER;
+    exstp_obs ob;
+    int rc = observe(&ob, h, c, &pol, 1, err);
+    exstp_obs_free(&ob);
+    return rc;
+}
+
+/* ---- evaluate: one staging period on an observation ---------------- */
+
+const uint8_t *exstp_stage_in_staging(const exst_stage_result *r)
+{
+    return r->in_staging;
+}
+
+const uint8_t *exstp_stage_strip(const exst_stage_result *r)
+{
+    return r->strip;
+}
+
+const int64_t *exstp_stage_eligible(const exst_stage_result *r)
+{
+    return r->eligible;
+}
+
+int exstp_stage_evaluate(exst_stage_result **out, const exstp_obs *ob,
+                         const exst_stage_opts *o, exst_error *err)
+{
+    const exst_consensus *c = ob->c;
     exst_stage_result *r = exstp_calloc(1, sizeof *r);
     work wk;
     policy pol;
     int rc = EXST_OK;
-    uint8_t (*present)[20] = NULL;
-    size_t *present_idx = NULL;
-    int64_t *ps_run = NULL;
-    uint8_t *ps_event = NULL;
-    bool observed = false;
     const int64_t t = c->valid_after;
+    const size_t n = c->n_relays;
 
     *out = NULL;
     memset(&wk, 0, sizeof wk);
     if (r == NULL)
         return exstp_error_simple(err, EXST_ERR_NOMEM, NULL, "out of memory");
-    resolve_policy(&pol, r, c, h, o);
-    wk.c = c;
-    wk.h = h;
-    wk.pol = &pol;
-    wk.o = o;
-    const size_t n = c->n_relays;
-    wk.in_staging = exstp_calloc(n + 1, 1);
-    wk.strip = exstp_calloc(n + 1, 1);
-    wk.run_start = exstp_calloc(n + 1, sizeof *wk.run_start);
-    wk.eligible = exstp_calloc(n + 1, sizeof *wk.eligible);
-    present = exstp_calloc(n + 1, sizeof *present);
-    present_idx = exstp_calloc(n + 1, sizeof *present_idx);
-    ps_run = exstp_calloc(n + 1, sizeof *ps_run);
-    ps_event = exstp_calloc(n + 1, 1);
-    if (!wk.in_staging || !wk.strip || !wk.run_start || !wk.eligible ||
-        !present || !present_idx || !ps_run || !ps_event) {
+    resolve_policy(&pol, r, c, ob->h, o);
+    pol.W = ob->W; /* the window the history was updated with */
+    r->in_staging = exstp_calloc(n + 1, 1);
+    r->strip = exstp_calloc(n + 1, 1);
+    r->eligible = exstp_calloc(n + 1, sizeof *r->eligible);
+    if (!r->in_staging || !r->strip || !r->eligible) {
         rc = exstp_error_simple(err, EXST_ERR_NOMEM, NULL, "out of memory");
         goto done;
     }
-
-    for (size_t i = 0; i < n; i++)
-        wk.run_start[i] = wk.eligible[i] = EXST_TIME_NONE;
-    /* An eligibility time must be writable (SPEC 4.2: ISO-8601 years of
-     * four digits): the last processable valid-after is 9999-12-31
-     * 23:59:59 less P. */
-    if (t > EXST_TIME_LATEST - pol.P) {
-        char ts[21];
-        rc = exstp_error_simple(err, EXST_ERR_LIMIT, NULL,
-                                "valid-after %s is too late: eligibility "
-                                "times (valid-after plus the staging period "
-                                "of %llds) would pass 9999-12-31T23:59:59Z",
-                                exst_time_iso(ts, t), (long long)pol.P);
-        goto done;
-    }
-    const size_t np = present_relays(present, present_idx, c, pol.clock);
-    exst_observation obs = {
-        .valid_after = t,
-        .flavor = c->flavor,
-        .present = (const uint8_t(*)[20])present,
-        .n_present = np,
-        .reset_after_s = pol.W,
-        .staging_period_s = pol.P,
-        .retention_s = pol.retention,
-    };
-    rc = exst_history_observe(h, &obs, ps_run, ps_event, err);
-    if (rc != EXST_OK)
-        goto done;
-    observed = true; /* from here on, a failure takes the update back */
+    wk.c = c;
+    wk.h = ob->h;
+    wk.ob = ob;
+    wk.pol = &pol;
+    wk.o = o;
+    wk.in_staging = r->in_staging;
+    wk.strip = r->strip;
+    wk.run_start = ob->run_start;
+    wk.eligible = r->eligible;
 
     exst_stage_summary *s = &r->sum;
     s->valid_after = t;
@@ -506,38 +620,32 @@ int exst_stage_run(exst_stage_result **out, exst_history *h,
     s->staging_period_s = pol.P;
     s->reset_after_s = pol.W;
     s->enabled = pol.enabled;
-    s->phase = exst_history_phase(h, t, pol.P, pol.W);
+    s->phase = exst_history_phase(ob->h, t, pol.P, pol.W);
     s->warming_up = s->phase != EXST_PHASE_STEADY;
-    for (size_t k = 0; k < np; k++) {
-        size_t i = present_idx[k];
-        wk.run_start[i] = ps_run[k];
-        if (ps_event[k] == EXST_RUN_NEW)
-            s->counts.new_runs++;
-        else if (ps_event[k] == EXST_RUN_RESTARTED)
-            s->counts.restarted_runs++;
-        else if (ps_event[k] == EXST_RUN_GRANDFATHERED)
-            s->counts.grandfathered++;
-    }
+    s->counts.new_runs = ob->new_runs;
+    s->counts.restarted_runs = ob->restarted_runs;
+    s->counts.grandfathered = ob->grandfathered;
 
     /* Staging (3.3) and the guard's fraction (3.6). */
-    const uint64_t bad = c->flag_badexit >= 0 ? UINT64_C(1) << c->flag_badexit
-                                              : 0;
     const uint64_t guard = c->flag_guard >= 0 ? UINT64_C(1) << c->flag_guard
                                               : 0;
     uint64_t staging_bw = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!exst_consensus_relay_is_exit(c, i))
+        r->eligible[i] = EXST_TIME_NONE;
+        if (!(ob->flags[i] & EXSTP_OBS_EXIT))
             continue;
         const exstp_relay *rl = &c->relays[i];
-        const bool is_bad = (rl->flags & bad) != 0;
+        const bool is_bad = (ob->flags[i] & EXSTP_OBS_BADEXIT) != 0;
         s->counts.exit_candidates++;
-        if (!is_bad)
+        if (is_bad)
+            s->counts.badexit_candidates++;
+        else
             s->exit_bandwidth += rl->bandwidth;
-        int64_t rs = wk.run_start[i];
+        int64_t rs = ob->run_start[i];
         if (rs != EXST_TIME_UNKNOWN && rs != EXST_TIME_NONE && pol.P > 0 &&
             t - rs < pol.P) {
-            wk.in_staging[i] = 1;
-            wk.eligible[i] = rs + pol.P;
+            r->in_staging[i] = 1;
+            r->eligible[i] = rs + pol.P;
             s->counts.in_staging++;
             if (!is_bad)
                 staging_bw += rl->bandwidth;
@@ -580,19 +688,22 @@ int exst_stage_run(exst_stage_result **out, exst_history *h,
         wee = (double)wk.w_in.w[EXST_W_WEE];
     }
     for (size_t i = 0; i < n; i++) {
-        if (!exst_consensus_relay_is_exit(c, i))
+        if (!(ob->flags[i] & EXSTP_OBS_EXIT))
             continue;
         const exstp_relay *rl = &c->relays[i];
+        const bool is_bad = (ob->flags[i] & EXSTP_OBS_BADEXIT) != 0;
         double pos = (double)rl->bandwidth * ((rl->flags & guard) ? wed : wee);
-        if (!(rl->flags & bad))
+        if (!is_bad)
             share_all += pos;
-        if (!wk.in_staging[i])
+        if (!r->in_staging[i])
             continue;
-        exstp_relay_id(c, i, r->staging[r->n_staging++]);
+        memcpy(r->staging[r->n_staging++], ob->ids[i], 20);
         if (stripping) {
-            wk.strip[i] = 1;
+            r->strip[i] = 1;
             s->counts.stripped++;
-            if (!(rl->flags & bad)) {
+            if (is_bad) {
+                s->counts.stripped_badexit++;
+            } else {
                 s->stripped_bandwidth += rl->bandwidth;
                 share_strip += pos;
             }
@@ -603,11 +714,14 @@ int exst_stage_run(exst_stage_result **out, exst_history *h,
                                              : 0;
     s->stripped_exit_share = share_all > 0 ? share_strip / share_all : 0;
 
-    /* Weights (3.5). */
+    /* Weights (3.5): recomputed from the output flags only where they are
+     * written (the output or the report); a lane that only counts needs
+     * to know whether they would be. */
     wk.w_out = wk.w_in;
     if (!o->no_reweight) {
-        if (exst_consensus_weights_match(c)) {
-            exst_consensus_weights(&wk.w_out, NULL, c, wk.strip);
+        if (exstp_consensus_weights_match_cached(c)) {
+            if (o->produce & (EXST_STAGE_OUTPUT | EXST_STAGE_REPORT))
+                exst_consensus_weights(&wk.w_out, NULL, c, r->strip);
             s->weights_recomputed = 1;
         } else {
             char ts[21];
@@ -627,9 +741,9 @@ int exst_stage_run(exst_stage_result **out, exst_history *h,
             .stripped = s->counts.stripped,
         };
         exst_write_opts wo = {
-            .strip = wk.strip,
-            .run_start = wk.run_start,
-            .eligible_at = wk.eligible,
+            .strip = r->strip,
+            .run_start = ob->run_start,
+            .eligible_at = r->eligible,
             .enforce = pol.enforce,
             .weights = s->weights_recomputed && s->counts.stripped > 0
                            ? &wk.w_out : NULL,
@@ -653,24 +767,31 @@ int exst_stage_run(exst_stage_result **out, exst_history *h,
             goto done;
     }
 done:
-    if (rc != EXST_OK && observed) {
-        int undone = exst_history_undo(h);
-        (void)undone; /* the observe above left one step to take back */
-    }
-    exst_free(wk.in_staging);
-    exst_free(wk.strip);
-    exst_free(wk.run_start);
-    exst_free(wk.eligible);
-    exst_free(present);
-    exst_free(present_idx);
-    exst_free(ps_run);
-    exst_free(ps_event);
     if (rc != EXST_OK) {
         exst_stage_result_free(r);
         return rc;
     }
     *out = r;
     return EXST_OK;
+}
+
+int exst_stage_run(exst_stage_result **out, exst_history *h,
+                   const exst_consensus *c, const exst_stage_opts *o,
+                   exst_error *err)
+{
+    exstp_obs ob;
+    *out = NULL;
+    int rc = exstp_stage_observe(&ob, h, c, o, err);
+    if (rc != EXST_OK)
+        return rc;
+    rc = exstp_stage_evaluate(out, &ob, o, err);
+    if (rc != EXST_OK) {
+        /* The observe above left one step to take back. */
+        int undone = exst_history_undo(h);
+        (void)undone;
+    }
+    exstp_obs_free(&ob);
+    return rc;
 }
 
 void exst_stage_result_free(exst_stage_result *r)
@@ -681,6 +802,9 @@ void exst_stage_result_free(exst_stage_result *r)
     exst_free(r->report);
     exst_free(r->timeline);
     exst_free(r->staging);
+    exst_free(r->in_staging);
+    exst_free(r->strip);
+    exst_free(r->eligible);
     for (size_t i = 0; i < r->n_warnings; i++)
         exst_free(r->warnings[i]);
     exst_free(r);

@@ -639,6 +639,9 @@ typedef enum exst_source {
 #define EXST_STAGE_REPORT 0x2u   /* the JSON report (SPEC 4.2) */
 #define EXST_STAGE_TIMELINE 0x4u /* one NDJSON timeline record (4.3) */
 #define EXST_STAGE_DIGESTS 0x8u  /* sha256 in the timeline record */
+#define EXST_STAGE_HELD 0x10u    /* the timeline record lists the stripped
+                                    relays with nickname, bandwidth, run
+                                    start and eligibility */
 
 typedef struct exst_stage_opts {
     unsigned produce;            /* EXST_STAGE_* */
@@ -666,6 +669,8 @@ typedef struct exst_stage_counts {
     size_t new_runs;
     size_t restarted_runs;
     size_t grandfathered;   /* first seen now and grandfathered (3.7) */
+    size_t badexit_candidates; /* exit candidates with BadExit */
+    size_t stripped_badexit;   /* stripped relays with BadExit */
 } exst_stage_counts;
 
 /* A summary of one staged consensus, for replays and callers. */
