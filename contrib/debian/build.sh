@@ -13,8 +13,10 @@
 #      (dpkg-source -b, made before the build): any error fails, warnings
 #      and information tags are listed;
 #   4. dpkg-deb -c: each package holds the files it must;
-#   5. both packages unpacked into a scratch root (dpkg-deb -x): the tool
-#      runs and prints the changelog's version, and tests/install/
+#   5. both packages unpacked into a scratch root (dpkg-deb -x): as root,
+#      exitstage's postinst, run there with DPKG_ROOT, creates the user and
+#      the /var/lib/exitstage it owns; the tool runs and prints the
+#      changelog's version, and tests/install/
 #      consumer.c builds and runs against the unpacked libexitstage-dev
 #      through pkg-config --static and through find_package(exitstage).
 #
@@ -172,7 +174,25 @@ done
 
 step "unpacked into a scratch root"
 ROOT=$W/root
+mkdir -p "$ROOT/etc"
 for deb in "${DEBS[@]}"; do dpkg-deb -x "$deb" "$ROOT"; done
+# The postinst, with DPKG_ROOT: sysusers.d before tmpfiles.d makes a user
+# that owns /var/lib/exitstage.  (deb-systemd-helper does nothing outside
+# dpkg, so the system's unit state is left alone.)  Only root can chown.
+if [ "$(id -u)" -eq 0 ] && command -v systemd-sysusers >/dev/null 2>&1; then
+    dpkg-deb -e "${DEBS[0]}" "$W/control"
+    DPKG_ROOT=$ROOT sh "$W/control/postinst" configure >"$W/postinst.log" 2>&1 ||
+        { cat "$W/postinst.log"; echo "FAIL: postinst configure"; exit 1; }
+    uid=$(awk -F: '$1 == "exitstage" { print $3 }' "$ROOT/etc/passwd")
+    own=$(stat -c '%u %a' "$ROOT/var/lib/exitstage" 2>/dev/null || true)
+    if [ -z "$uid" ] || [ "$own" != "$uid 755" ]; then
+        echo "FAIL: postinst: user exitstage '$uid', /var/lib/exitstage '$own'"
+        exit 1
+    fi
+    echo "ok: postinst (DPKG_ROOT): user exitstage ($uid) owns /var/lib/exitstage, 0755"
+else
+    echo "note: not root; the postinst was not tried"
+fi
 got=$("$ROOT/usr/bin/exitstage" --version | head -1)
 case $got in
 *"$VERSION"*) echo "ok: $got" ;;
