@@ -859,6 +859,36 @@ EXST_API void exst_paths_free(char **paths, size_t n);
 
 /* --- end Archives --- */
 
+/* ------------------------------------------------------------------ */
+/* Replay: archives in time order, lanes, analysis (SPEC 2.2, 4.3, 9)   */
+/* ------------------------------------------------------------------ */
+
+/* The figures of one lane over its steady consensuses, one per hour
+ * (SPEC 9).  Values flagged absent by has_* are null in JSON. */
+typedef struct exst_lane_figures {
+    int64_t staging_period_s;     /* P (as last in effect) */
+    int64_t reset_after_s;        /* W (as last in effect) */
+    int primary;                  /* the first lane */
+    uint64_t consensuses;         /* steady, counted */
+    int has_steady;               /* consensuses > 0: means, peak exist */
+    double mean_stripped_fraction;
+    double peak_stripped_fraction;
+    int64_t peak_at;              /* earliest on ties */
+    double mean_stripped;         /* relays per consensus */
+    uint64_t relays_staged;       /* distinct relays stripped */
+    int has_denied_share;
+    double denied_share;          /* sum stripped / sum exit candidates,
+                                     BadExit left out of both */
+    uint64_t watched, fully_denied;
+    int has_watched_share;
+    double watched_denied_share;
+    uint64_t span_consensuses[3]; /* counted documents per exst_phase */
+    int64_t span_from[3], span_to[3]; /* EXST_TIME_NONE when none */
+    size_t gaps;                  /* archive gaps of W or more */
+} exst_lane_figures;
+
+
+
 #ifdef __cplusplus
 }
 #endif
