@@ -149,8 +149,10 @@ typedef struct exst_parse_opts {
 
 /**
  * Parse one network-status-consensus-3 document (either flavour) from
- * (buf, len).  zstd-compressed input is recognised by its frame magic and
- * decompressed first.  The bytes are copied, so the caller may free buf
+ * (buf, len).  Compressed input (zstd, xz or gzip, several frames,
+ * streams or members back to back allowed) is recognised by its magic
+ * bytes and decompressed first; input that starts like another
+ * compression (bzip2, lz4, ...) is EXST_ERR_COMPRESS saying so.  The bytes are copied, so the caller may free buf
  * at once, unless opts->flags has EXST_PARSE_BORROW.  source names the
  * input in errors (may be NULL).  On failure *out stays NULL and err (if
  * not NULL) says where and why.
@@ -161,7 +163,8 @@ exst_consensus_parse(exst_consensus **out, const void *buf, size_t len,
                      const char *source, const exst_parse_opts *opts,
                      exst_error *err);
 
-/** Read the whole stream fp (plain or zstd) and parse it as above. */
+/** Read the whole stream fp (plain, zstd, xz or gzip) and parse it as
+ *  above. */
 EXST_API EXST_NODISCARD int
 exst_consensus_read(exst_consensus **out, FILE *fp, const char *source,
                     const exst_parse_opts *opts, exst_error *err);
