@@ -1313,12 +1313,12 @@ static void test_peek_bytes(void **state)
     zcompress(&z, big, 100000, 3, 0);
     peek_first(z.p, z.len, 4096, &second, &len, first, sizeof first);
     assert_int_equal(len, 4096);
-    /* a zstd member is read whole and decompressed */
+    /* a zstd member is read whole, and only its start decoded */
     tar_file(&zt, "a", z.p, z.len);
     tar_file(&zt, "b", DOC_B, sizeof DOC_B - 1);
     tar_end(&zt);
     peek_first(zt.p, zt.len, 64, &second, &len, first, sizeof first);
-    assert_int_equal(len, 100000);
+    assert_int_equal(len, 64);
     assert_non_null(second);
     b_free(&t);
     b_free(&z);
