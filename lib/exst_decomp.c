@@ -485,8 +485,11 @@ int exstp_dz_decode_all(exstp_dz *d, char **buf, size_t *cap,
         const int r = exstp_dz_run(d, in, in_len, &in_pos, *buf, room, &n,
                                    true);
         *out_len = n;
-        if (r == EXSTP_DZ_END)
+        if (r == EXSTP_DZ_END) {
+            if (n > max)
+                return EXSTP_DZ_LIMIT; /* ended at max + 1 exactly */
             break;
+        }
         if (r != EXSTP_DZ_MORE)
             return r;
         if (n == limit) {
