@@ -35,6 +35,7 @@
 #define STEP ((size_t)512 << 10)     /* single input: bytes per refill */
 #define BLOCK 512                    /* tar block */
 #define MAX_META ((size_t)1 << 20)   /* pax header or GNU long name */
+#define FIRST_CAP ((size_t)1 << 20)  /* single input: first window size */
 #define NAME_Q 80                    /* bytes of a name quoted in messages */
 
 enum { MODE_SINGLE, MODE_TAR, MODE_DONE };
@@ -677,9 +678,22 @@ static int read_single(exst_archive *a, exst_archive_doc *doc,
                 sp->fill = have;
                 sp->pos = 0;
             }
-            if (a->doc_cap - 1 - sp->fill < want &&
-                !reserve(&a->doc, &a->doc_cap, sp->fill + want + 1))
-                return nomem(a, err);
+            /* Grow by doubling (from 1 MiB): a document is copied by a
+             * realloc a few times at most, and only in its first input. */
+            size_t need = sp->fill + want + 1;
+            if (a->doc_cap - 1 - sp->fill < want) {
+                if (need < a->doc_cap * 2)
+                    need = a->doc_cap * 2;
+                if (need < FIRST_CAP)
+                    need = FIRST_CAP;
+                /* never more than a whole document and a refill */
+                if (need > a->max_doc + STEP + 1)
+                    need = a->max_doc + STEP + 1;
+                if (need < sp->fill + want + 1)
+                    need = sp->fill + want + 1;
+                if (!reserve(&a->doc, &a->doc_cap, need))
+                    return nomem(a, err);
+            }
             sp->buf = a->doc;
         }
         size_t got;
