@@ -866,6 +866,36 @@ static void test_io_error(void **state)
     assert_non_null(strstr(d.err.message, "cannot read 'closed'"));
 }
 
+/* Fail the Nth allocation for N = 0, 1, ... while reading `in`: every
+ * run fails with EXST_ERR_NOMEM until one succeeds with n documents, the
+ * i-th being (name, data). */
+static void sweep_nomem(const bytes *in, size_t n, size_t i,
+                        const char *name, const char *data)
+{
+    char *path = tmp_write(in->p, in->len);
+    bool passed = false;
+    for (long k = 0; k < 300 && !passed; k++) {
+        const int fd = open(path, O_RDONLY);
+        assert_true(fd >= 0);
+        docs d;
+        exstp_alloc_fail_after(k);
+        read_all(&d, fd, "x", 0);
+        exstp_alloc_fail_after(-1);
+        close(fd);
+        if (d.rc == EXST_OK) {
+            assert_int_equal(d.n, n);
+            expect_doc(&d, i, name, data, strlen(data));
+            passed = true;
+        } else {
+            assert_int_equal(d.rc, EXST_ERR_NOMEM);
+        }
+        docs_free(&d);
+    }
+    assert_true(passed);
+    unlink(path);
+    free(path);
+}
+
 static void test_nomem(void **state)
 {
     (void)state;
@@ -877,28 +907,7 @@ static void test_nomem(void **state)
     tar_end(&t);
     bytes z = {0};
     zcompress(&z, t.p, t.len, 1, 0);
-    char *path = tmp_write(z.p, z.len);
-    bool passed = false;
-    for (long n = 0; n < 100 && !passed; n++) {
-        const int fd = open(path, O_RDONLY);
-        assert_true(fd >= 0);
-        docs d;
-        exstp_alloc_fail_after(n);
-        read_all(&d, fd, "x", 0);
-        exstp_alloc_fail_after(-1);
-        close(fd);
-        if (d.rc == EXST_OK) {
-            assert_int_equal(d.n, 2);
-            expect_doc(&d, 0, "renamed-by-pax", DOC_A, strlen(DOC_A));
-            passed = true;
-        } else {
-            assert_int_equal(d.rc, EXST_ERR_NOMEM);
-        }
-        docs_free(&d);
-    }
-    assert_true(passed);
-    unlink(path);
-    free(path);
+    sweep_nomem(&z, 2, 0, "renamed-by-pax", DOC_A);
     free(r);
     b_free(&z);
     b_free(&t);
@@ -2010,28 +2019,7 @@ static void test_nomem_xz_gzip(void **state)
         tar_file(&t, "m", m.p, m.len);
         tar_end(&t);
         b_comp(&z, f, t.p, t.len);
-        char *path = tmp_write(z.p, z.len);
-        bool passed = false;
-        for (long n = 0; n < 200 && !passed; n++) {
-            const int fd = open(path, O_RDONLY);
-            assert_true(fd >= 0);
-            docs d;
-            exstp_alloc_fail_after(n);
-            read_all(&d, fd, "x", 0);
-            exstp_alloc_fail_after(-1);
-            close(fd);
-            if (d.rc == EXST_OK) {
-                assert_int_equal(d.n, 2);
-                expect_doc(&d, 1, "m", DOC_B, strlen(DOC_B));
-                passed = true;
-            } else {
-                assert_int_equal(d.rc, EXST_ERR_NOMEM);
-            }
-            docs_free(&d);
-        }
-        assert_true(passed);
-        unlink(path);
-        free(path);
+        sweep_nomem(&z, 2, 1, "m", DOC_B);
         b_free(&m);
         b_free(&t);
         b_free(&z);
