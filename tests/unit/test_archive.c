@@ -1017,6 +1017,16 @@ static void test_peek(void **state)
     assert_int_equal(f, EXST_FLAVOR_MICRODESC);
 }
 
+static const unsigned fmt_bits[4] = {0, EXST_ARCHIVE_ZSTD, EXST_ARCHIVE_XZ,
+                                     EXST_ARCHIVE_GZIP};
+
+/* Defined with the xz and gzip tests below. */
+static void b_comp(bytes *out, int fmt, const void *p, size_t n);
+static void expect_piece(const docs *d, size_t i, const char *name,
+                         const void *data, size_t len, size_t index,
+                         uint64_t offset, exst_doc_kind kind,
+                         const char *type);
+
 /* ------------------------------------------------------------------ */
 /* Real documents                                                     */
 /* ------------------------------------------------------------------ */
@@ -1091,6 +1101,31 @@ static void test_series(void **state)
         }
         docs_free(&d);
     }
+
+    /* All 32 back to back (as `zstd -dc *.zst` gives), in xz and gzip
+     * through a pipe, in two streams: split into the 32 again. */
+    bytes cat = {0};
+    for (size_t i = 0; i < n; i++)
+        b_put(&cat, text[i], len[i]);
+    for (int f = TU_XZ; f <= TU_GZIP; f++) {
+        bytes zc = {0};
+        b_comp(&zc, f, cat.p, cat.len / 3);
+        b_comp(&zc, f, cat.p + cat.len / 3, cat.len - cat.len / 3);
+        docs d;
+        read_pipe(&d, zc.p, zc.len, "<stdin>", 0);
+        assert_int_equal(d.rc, EXST_OK);
+        assert_int_equal(d.format, fmt_bits[f]);
+        assert_int_equal(d.n, 32);
+        uint64_t off = 0;
+        for (size_t i = 0; i < n; i++) {
+            expect_piece(&d, i, "<stdin>", text[i], len[i], i, off,
+                         EXST_DOC_CONSENSUS, "");
+            off += len[i];
+        }
+        docs_free(&d);
+        b_free(&zc);
+    }
+    b_free(&cat);
 
     /* each .zst file read directly is one document */
     const int fd = open(files[0], O_RDONLY);
@@ -1356,8 +1391,6 @@ static void test_peek_bytes(void **state)
 /* xz, gzip, concatenated documents, classification                   */
 /* ------------------------------------------------------------------ */
 
-static const unsigned fmt_bits[4] = {0, EXST_ARCHIVE_ZSTD, EXST_ARCHIVE_XZ,
-                                     EXST_ARCHIVE_GZIP};
 static const char *const fmt_ext[4] = {"", ".zst", ".xz", ".gz"};
 
 /* (p, n) compressed in format fmt (0: a copy), appended to *out. */
