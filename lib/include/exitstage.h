@@ -152,7 +152,9 @@ typedef struct exst_parse_opts {
  * (buf, len).  Compressed input (zstd, xz or gzip, several frames,
  * streams or members back to back allowed) is recognised by its magic
  * bytes and decompressed first; input that starts like another
- * compression (bzip2, lz4, ...) is EXST_ERR_COMPRESS saying so.  The bytes are copied, so the caller may free buf
+ * compression (bzip2, lz4, ...) is EXST_ERR_COMPRESS saying so, and a tar
+ * archive is EXST_ERR_SEMANTIC ("not a consensus: the input is a tar
+ * archive").  The bytes are copied, so the caller may free buf
  * at once, unless opts->flags has EXST_PARSE_BORROW.  source names the
  * input in errors (may be NULL).  On failure *out stays NULL and err (if
  * not NULL) says where and why.
