@@ -157,8 +157,12 @@ typedef struct exst_parse_opts {
 
 /**
  * Parse one network-status-consensus-3 document (either flavour) from
- * (buf, len).  zstd-compressed input is recognised by its frame magic and
- * decompressed first.  The bytes are copied, so the caller may free buf
+ * (buf, len).  Compressed input (zstd, xz or gzip, several frames,
+ * streams or members back to back allowed) is recognised by its magic
+ * bytes and decompressed first; input that starts like another
+ * compression (bzip2, lz4, ...) is EXST_ERR_COMPRESS saying so, and a tar
+ * archive is EXST_ERR_SEMANTIC ("not a consensus: the input is a tar
+ * archive").  The bytes are copied, so the caller may free buf
  * at once, unless opts->flags has EXST_PARSE_BORROW.  source names the
  * input in errors (may be NULL).  On failure *out stays NULL and err (if
  * not NULL) says where and why.
@@ -169,7 +173,8 @@ exst_consensus_parse(exst_consensus **out, const void *buf, size_t len,
                      const char *source, const exst_parse_opts *opts,
                      exst_error *err);
 
-/** Read the whole stream fp (plain or zstd) and parse it as above. */
+/** Read the whole stream fp (plain, zstd, xz or gzip) and parse it as
+ *  above. */
 EXST_API EXST_NODISCARD int
 exst_consensus_read(exst_consensus **out, FILE *fp, const char *source,
                     const exst_parse_opts *opts, exst_error *err);
@@ -746,21 +751,30 @@ EXST_API const char *exst_stage_warning(const exst_stage_result *r,
 
 /*
  * A sequential reader of the documents in one input: a plain document, a
- * zstd-compressed document, a tar archive (ustar or pax, several archives
- * concatenated on one stream allowed) or a zstd-compressed tar archive.
- * The kind is detected by content, never by name.  The input is read with
- * read(2) in large chunks and never seeked, so a pipe works; only one
- * document is held in memory at a time.
+ * zstd-, xz- or gzip-compressed document, a tar archive (ustar or pax,
+ * several archives concatenated on one stream allowed) or a compressed
+ * tar archive (CollecTor's consensuses-YYYY-MM.tar.xz as downloaded).
+ * Compressed inputs may hold several frames, streams or members back to
+ * back (cat a.xz b.xz), and a tar member may itself be compressed.  The
+ * kind is detected by content, never by name.  A single input or a tar
+ * member holding several documents back to back (cat a b c) yields each
+ * of them.  The input is read with read(2) in large chunks and never
+ * seeked, so a pipe works; only one member (or, for a single input, one
+ * document and the next chunk) is held in memory at a time.
  */
 typedef struct exst_archive exst_archive;
 
 typedef struct exst_archive_opts {
     size_t max_doc_bytes; /* largest document or member after
-                             decompression; 0 = EXST_DEFAULT_MAX_DOC_BYTES */
-    size_t peek_bytes;    /* 0: whole documents.  Otherwise each document
-                             is cut to at most its first peek_bytes bytes
-                             (enough for exst_peek_header): a cheap way to
-                             sort inputs without reading them whole */
+                             decompression (bombs), and the most tar
+                             stream bytes read in a row without a
+                             document; 0 = EXST_DEFAULT_MAX_DOC_BYTES */
+    size_t peek_bytes;    /* 0: whole documents.  Otherwise only the
+                             first document of each member (or of a
+                             single input) is returned, cut to at most
+                             its first peek_bytes bytes (enough for
+                             exst_peek_header): a cheap way to sort
+                             inputs without reading them whole */
     const volatile int *interrupt; /* optional: when a read is interrupted
                                       by a signal and *interrupt is
                                       nonzero, reading stops with
@@ -770,15 +784,50 @@ typedef struct exst_archive_opts {
 /* What exst_archive_format reports (bits). */
 #define EXST_ARCHIVE_ZSTD 0x1u /* the input is zstd-compressed */
 #define EXST_ARCHIVE_TAR 0x2u  /* the (decompressed) input is a tar stream */
+#define EXST_ARCHIVE_XZ 0x4u   /* the input is xz-compressed */
+#define EXST_ARCHIVE_GZIP 0x8u /* the input is gzip-compressed */
 
-/* One document.  name, data and len are borrowed from the reader until
- * the next exst_archive_next or exst_archive_close call. */
+/* What a document is, from its first lines (exst_doc_classify). */
+typedef enum exst_doc_kind {
+    EXST_DOC_CONSENSUS = 0,     /* "@type network-status-consensus-3" or
+                                   "...-microdesc-consensus-3", or no
+                                   @type and a first line starting with
+                                   "network-status-version" (malformed or
+                                   not, the parser decides) */
+    EXST_DOC_OTHER_TYPE = 1,    /* an @type naming another type, such as
+                                   "microdescriptor" or a vote */
+    EXST_DOC_NOT_CONSENSUS = 2  /* neither (a README, a checksum list, an
+                                   empty file) */
+} exst_doc_kind;
+
+/* One document.  Pointers are borrowed from the reader until the next
+ * exst_archive_next or exst_archive_close call. */
 typedef struct exst_archive_doc {
-    const char *name; /* tar member name, or the input's name; NUL-ended */
-    const char *data; /* the decompressed document; data[len] is NUL.
-                         NULL at the end of the input */
+    const char *name;   /* tar member name, or the input's name;
+                           NUL-ended */
+    const char *data;   /* the decompressed document; data[len] is NUL.
+                           NULL at the end of the input */
     size_t len;
+    exst_doc_kind kind;
+    exst_span type;     /* the @type name ("microdescriptor"), pointing
+                           into data; {NULL, 0} without an @type line */
+    size_t index;       /* 0 for the first document of a member or single
+                           input, 1 for the next one back to back, ... */
+    uint64_t offset;    /* where data starts in the decompressed member
+                           or single input */
 } exst_archive_doc;
+
+/**
+ * Classify a decompressed document (buf, len) from its first lines: the
+ * first "@type NAME ..." line decides by NAME; without one, the first line
+ * that is not an "@" annotation must start with "network-status-version"
+ * for a consensus.  At most the first 24 lines are looked at.  *type (if
+ * type is not NULL) gets the @type name, pointing into buf, or {NULL, 0}.
+ * buf may be NULL when len is 0.
+ * @return the kind.
+ */
+EXST_API exst_doc_kind exst_doc_classify(exst_span *type, const void *buf,
+                                         size_t len);
 
 /**
  * Start reading documents from fd (a file, a pipe or stdin; it is never
@@ -787,7 +836,7 @@ typedef struct exst_archive_doc {
  * The first bytes are read here to detect the format.  On failure *out
  * stays NULL.
  * @return EXST_OK, EXST_ERR_NOMEM, EXST_ERR_IO (read failed) or
- * EXST_ERR_COMPRESS (corrupt zstd data at the start).
+ * EXST_ERR_COMPRESS (corrupt compressed data at the start).
  */
 EXST_API EXST_NODISCARD int exst_archive_open(exst_archive **out, int fd,
                                               const char *name,
@@ -799,11 +848,17 @@ EXST_API EXST_NODISCARD int exst_archive_open(exst_archive **out, int fd,
  * NULL for a document, and EXST_OK with doc->data NULL (and doc->name
  * NULL) at the end of the input; further calls keep returning the end.
  * Tar members that are not regular files are skipped; a regular member
- * that is itself zstd-compressed is decompressed.  Errors name the input
- * and the member: EXST_ERR_SYNTAX (truncated member or header, bad header
- * checksum, malformed pax record), EXST_ERR_COMPRESS (corrupt or truncated
- * zstd data), EXST_ERR_LIMIT (a document over max_doc_bytes),
- * EXST_ERR_IO, EXST_ERR_NOMEM.  After an error the reader only repeats it.
+ * that is itself compressed (zstd, xz, gzip) is decompressed.  Every
+ * document is returned, whatever its kind (doc->kind says it; an empty
+ * member is an empty document): skipping is the caller's choice.  A new
+ * document starts at a line beginning "@type " or
+ * "network-status-version " right after a "-----END SIGNATURE-----" line.
+ * Errors name the input and the member: EXST_ERR_SYNTAX (truncated member
+ * or header, bad header checksum, malformed pax record), EXST_ERR_COMPRESS
+ * ("corrupt xz data: ...", "truncated gzip data"), EXST_ERR_LIMIT (a
+ * document over max_doc_bytes, or that many tar bytes without one),
+ * EXST_ERR_IO, EXST_ERR_NOMEM.  After an error the reader only repeats
+ * it.
  * @return EXST_OK or an exst_status.
  */
 EXST_API EXST_NODISCARD int exst_archive_next(exst_archive *a,
@@ -824,9 +879,10 @@ EXST_API void exst_archive_close(exst_archive *a);
  * its flavour and valid-after time without parsing the whole document:
  * optional leading "@" lines, then "network-status-version 3" (ns) or
  * "network-status-version 3 microdesc", then "vote-status consensus" and
- * "valid-after YYYY-MM-DD HH:MM:SS" within the first 24 lines.  source
- * names the document in errors (may be NULL).  Outputs are untouched on
- * failure.
+ * "valid-after YYYY-MM-DD HH:MM:SS" within the first 24 lines.  A
+ * document exst_doc_classify does not call a consensus is refused (an
+ * @type naming another type, at its line).  source names the document in
+ * errors (may be NULL).  Outputs are untouched on failure.
  * @return EXST_OK; EXST_ERR_SEMANTIC ("not a consensus") for anything
  * else, EXST_ERR_SYNTAX for a malformed valid-after line or CR line
  * endings.
