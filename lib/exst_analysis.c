@@ -129,6 +129,8 @@ static const char *describe(char *out, size_t outsz, const json_t *v)
         return out;
     case JSON_REAL:
         snprintf(out, outsz, "%.10g", json_real_value(v));
+        if (strpbrk(out, ".e") == NULL && strlen(out) + 3 <= outsz)
+            memcpy(out + strlen(out), ".0", 3); /* 1.0 is not the count 1 */
         return out;
     case JSON_STRING: {
         char q[168];
@@ -592,7 +594,7 @@ static int read_watched_relay(exstp_analysis *d, size_t i, json_t *obj,
         return rc;
     const size_t old = jp_key(p, "lanes");
     if (json_array_size(lanes) != d->n_lanes)
-        rc = bad(err, p, "expected %zu entries, one per lane, found %zu",
+        rc = bad(err, p, "expected one entry per lane (%zu), found %zu",
                  d->n_lanes, json_array_size(lanes));
     w->exits = d->wl + 2 * i * d->n_lanes;
     w->denied = w->exits + d->n_lanes;
@@ -698,11 +700,14 @@ int exstp_analysis_read(exstp_analysis *d, const char *text, size_t len,
     if (d->root == NULL) {
         if (json_error_code(&je) == json_error_out_of_memory)
             return nomem(err);
+        /* jansson's column is that of the last character read (its
+         * position counts the bytes read, one more), 0 at the end of an
+         * empty line: column 1 there. */
         return exstp_error_set(err, EXST_ERR_SYNTAX, NULL,
-                               je.line > 0 ? (unsigned long)je.line : 0,
-                               je.column > 0 ? (unsigned long)je.column : 0,
-                               je.position > 0 ? (size_t)je.position : 0, NULL,
-                               "%s", je.text);
+                               je.line > 0 ? (unsigned long)je.line : 1,
+                               je.column > 0 ? (unsigned long)je.column : 1,
+                               je.position > 0 ? (size_t)je.position - 1 : 0,
+                               NULL, "%s", je.text);
     }
     jpath path = {.len = 0};
     jpath *p = &path;

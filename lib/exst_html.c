@@ -825,10 +825,11 @@ static void put_time_marks(exstp_buf *b, const exstp_analysis *d,
                          "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
                          "height=\"%.1f\" fill=\"url(#exst-%s-gap)\"><title>"
                          "archive gap: no consensus between %s and %s UTC "
-                         "(%s hours missing)</title></rect>\n",
+                         "(%s hour%s missing)</title></rect>\n",
                          xa, c->y0, xb - xa, c->y1 - c->y0, id,
                          fmt_time(a, g->from), fmt_time(z, g->to),
-                         fmt_count(n, sizeof n, g->missing_hours));
+                         fmt_count(n, sizeof n, g->missing_hours),
+                         g->missing_hours == 1 ? "" : "s");
     }
 }
 
