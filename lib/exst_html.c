@@ -693,14 +693,17 @@ static void put_legend(exstp_buf *b, const exstp_analysis *d, double top,
 
 enum chart_kind { CH_FRACTION, CH_STAGING };
 
+/* An svg element that stands alone when cut out of the page: its own
+ * size, font and white background. */
 static void put_svg_open(exstp_buf *b, int h, const char *title)
 {
     exstp_buf_printf(b,
                      "<svg xmlns=\"http://www.w3.org/2000/svg\" "
                      "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                      "font-family=\"%s\" font-size=\"12\" role=\"img\">\n"
-                     "<title>%s</title>\n",
-                     SVG_W, h, SVG_W, h, FONT, title);
+                     "<title>%s</title>\n<rect width=\"%d\" height=\"%d\" "
+                     "fill=\"#fff\"/>\n",
+                     SVG_W, h, SVG_W, h, FONT, title, SVG_W, h);
 }
 
 /*
