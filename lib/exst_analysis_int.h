@@ -91,7 +91,7 @@ typedef struct exstp_lane {
     double *fraction;     /* stripped_fraction */
     int64_t *in_staging;
     int64_t *stripped;
-    char label[64]; /* "P=4d W=24h", as the lane is named everywhere */
+    char label[80]; /* "P=4d W=24h", as the lane is named everywhere */
     char colour[8]; /* set by the renderer: "#1f77b4" */
     int dash;       /* set by the renderer: a dash pattern's index */
 } exstp_lane;
