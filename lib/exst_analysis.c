@@ -10,6 +10,7 @@
  * when it is wrong.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -692,6 +693,35 @@ static int read_lanes(exstp_analysis *d, jpath *p, exst_error *err)
     return rc;
 }
 
+/* The document's objects other than lanes and watched, and their plain
+ * members (policy.max_strip_fraction, a figure, and the archive's objects
+ * of counts are read after these). */
+enum { S_TOOL, S_POLICY, S_ARCHIVE };
+static const char *const sections[] = {"tool", "policy", "archive"};
+
+static const struct {
+    size_t section;
+    const char *key;
+    exstp_kind kind;
+    bool nullable;
+    size_t offset;
+} doc_fields[] = {
+    {S_TOOL, "name", EXSTP_K_STRING, false,
+     offsetof(exstp_analysis, tool_name)},
+    {S_TOOL, "version", EXSTP_K_STRING, false,
+     offsetof(exstp_analysis, tool_version)},
+    {S_POLICY, "clock", EXSTP_K_STRING, false, offsetof(exstp_analysis, clock)},
+    {S_POLICY, "enforce", EXSTP_K_STRING, false,
+     offsetof(exstp_analysis, enforce)},
+    {S_POLICY, "bootstrap", EXSTP_K_STRING, false,
+     offsetof(exstp_analysis, bootstrap)},
+    {S_ARCHIVE, "first", EXSTP_K_TIME, true, offsetof(exstp_analysis, first)},
+    {S_ARCHIVE, "last", EXSTP_K_TIME, true, offsetof(exstp_analysis, last)},
+    {S_ARCHIVE, "documents", EXSTP_K_COUNT, false,
+     offsetof(exstp_analysis, documents)},
+    {S_ARCHIVE, "hours", EXSTP_K_COUNT, false, offsetof(exstp_analysis, hours)},
+};
+
 int exstp_analysis_read(exstp_analysis *d, const char *text, size_t len,
                         exst_error *err)
 {
@@ -716,7 +746,6 @@ int exstp_analysis_read(exstp_analysis *d, const char *text, size_t len,
         return bad(err, p, "expected an object, found %s",
                    describe(found, sizeof found, d->root));
     int64_t version = 0;
-    json_t *tool = NULL, *policy = NULL, *archive = NULL;
     int rc = read_field(&version, NULL, EXSTP_K_COUNT, d->root,
                         "schema_version", p, err);
     if (rc == EXST_OK && version != 1) {
@@ -726,64 +755,36 @@ int exstp_analysis_read(exstp_analysis *d, const char *text, size_t len,
                    "schema_version 1)",
                    (long long)version);
     }
-    if (rc == EXST_OK)
-        rc = read_field(&tool, NULL, EXSTP_K_OBJECT, d->root, "tool", p, err);
-    if (rc == EXST_OK) {
-        const size_t old = jp_key(p, "tool");
-        rc = read_field(&d->tool_name, NULL, EXSTP_K_STRING, tool, "name", p,
-                        err);
+    for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++) {
+        json_t *obj = NULL;
         if (rc == EXST_OK)
-            rc = read_field(&d->tool_version, NULL, EXSTP_K_STRING, tool,
-                            "version", p, err);
-        jp_pop(p, old);
-    }
-    if (rc == EXST_OK)
-        rc = read_field(&policy, NULL, EXSTP_K_OBJECT, d->root, "policy", p,
-                        err);
-    if (rc == EXST_OK) {
-        const size_t old = jp_key(p, "policy");
-        rc = read_field(&d->clock, NULL, EXSTP_K_STRING, policy, "clock", p,
-                        err);
-        if (rc == EXST_OK)
-            rc = read_field(&d->enforce, NULL, EXSTP_K_STRING, policy,
-                            "enforce", p, err);
-        if (rc == EXST_OK)
-            rc = read_field(&d->bootstrap, NULL, EXSTP_K_STRING, policy,
-                            "bootstrap", p, err);
-        if (rc == EXST_OK)
-            rc = read_figure(&d->max_strip, EXSTP_K_FRACTION, policy,
-                             "max_strip_fraction", p, err);
-        jp_pop(p, old);
-    }
-    if (rc == EXST_OK)
-        rc = read_field(&archive, NULL, EXSTP_K_OBJECT, d->root, "archive", p,
-                        err);
-    if (rc == EXST_OK) {
-        const size_t old = jp_key(p, "archive");
-        bool null = false;
-        rc = read_field(&d->first, &null, EXSTP_K_TIME, archive, "first", p,
-                        err);
-        if (rc == EXST_OK)
-            rc = read_field(&d->last, &null, EXSTP_K_TIME, archive, "last", p,
+            rc = read_field(&obj, NULL, EXSTP_K_OBJECT, d->root, sections[s], p,
                             err);
-        if (rc == EXST_OK && d->first != EXST_TIME_NONE &&
+        if (rc != EXST_OK)
+            return rc;
+        const size_t old = jp_key(p, sections[s]);
+        for (size_t f = 0; f < sizeof doc_fields / sizeof doc_fields[0]; f++) {
+            bool null = false;
+            if (rc == EXST_OK && doc_fields[f].section == s)
+                rc = read_field((char *)d + doc_fields[f].offset,
+                                doc_fields[f].nullable ? &null : NULL,
+                                doc_fields[f].kind, obj, doc_fields[f].key, p,
+                                err);
+        }
+        if (rc == EXST_OK && s == S_POLICY)
+            rc = read_figure(&d->max_strip, EXSTP_K_FRACTION, obj,
+                             "max_strip_fraction", p, err);
+        if (rc == EXST_OK && s == S_ARCHIVE && d->first != EXST_TIME_NONE &&
             d->last != EXST_TIME_NONE && d->last < d->first) {
             char a[21], b[21];
             jp_key(p, "last");
             rc = bad(err, p, "%s is before first (%s)",
                      exst_time_iso(a, d->last), exst_time_iso(b, d->first));
         }
-        if (rc == EXST_OK)
-            rc = read_field(&d->documents, NULL, EXSTP_K_COUNT, archive,
-                            "documents", p, err);
-        if (rc == EXST_OK)
-            rc = read_field(&d->hours, NULL, EXSTP_K_COUNT, archive, "hours", p,
-                            err);
-        if (rc == EXST_OK)
-            rc =
-                read_counts_object(&d->by_flavor, archive, "by_flavor", p, err);
-        if (rc == EXST_OK)
-            rc = read_counts_object(&d->skipped, archive, "skipped", p, err);
+        if (rc == EXST_OK && s == S_ARCHIVE)
+            rc = read_counts_object(&d->by_flavor, obj, "by_flavor", p, err);
+        if (rc == EXST_OK && s == S_ARCHIVE)
+            rc = read_counts_object(&d->skipped, obj, "skipped", p, err);
         jp_pop(p, old);
     }
     if (rc == EXST_OK)
