@@ -18,7 +18,7 @@
 
 #include <jansson.h>
 
-#include "exst_analysis_int.h"
+#include "exst_adoc_int.h"
 #include "exst_int.h"
 
 static int nomem(exst_error *err)
@@ -304,7 +304,7 @@ static int rank_of(const int64_t *vals, size_t n, int64_t v)
  * lanes are in P-outer, W-inner order.  Otherwise each lane gets its own
  * hue, repeated with a dash pattern past twelve.
  */
-static void assign_styles(exstp_analysis *d)
+static void assign_styles(exstp_adoc *d)
 {
     static const double shades[5][4] = {
         {0}, {0}, {0, 0.45}, {-0.35, 0, 0.45}, {-0.35, 0, 0.4, 0.65}};
@@ -321,7 +321,7 @@ static void assign_styles(exstp_analysis *d)
         grid = d->lanes[i].period == d->lanes[i - i % nw].period &&
                d->lanes[i].reset == d->lanes[i % nw].reset;
     for (size_t i = 0; i < d->n_lanes; i++) {
-        exstp_lane *l = &d->lanes[i];
+        exstp_adoc_lane *l = &d->lanes[i];
         if (family) {
             mix_rgb(l->colour, palette[rank_of(ps, np, l->period)],
                     shades[nw][rank_of(ws, nw, l->reset)]);
@@ -334,9 +334,9 @@ static void assign_styles(exstp_analysis *d)
     d->legend_cols = grid ? (int)nw : 0;
 }
 
-static void put_lane_stroke(exstp_buf *b, const exstp_analysis *d, size_t i)
+static void put_lane_stroke(exstp_buf *b, const exstp_adoc *d, size_t i)
 {
-    const exstp_lane *l = &d->lanes[i];
+    const exstp_adoc_lane *l = &d->lanes[i];
     exstp_buf_printf(b, " stroke=\"%s\" stroke-width=\"%s\"", l->colour,
                      i == d->primary ? "2.5" : "1.4");
     if (dashes[l->dash] != NULL)
@@ -349,7 +349,7 @@ typedef struct tchart {
     double y0, y1;         /* plot top and bottom */
     double ymax;           /* value at the top */
     bool empty;            /* no time at all in the document */
-    const exstp_gap *gaps; /* the lanes' gaps, merged */
+    const exstp_adoc_gap *gaps; /* the lanes' gaps, merged */
     size_t n_gaps;
 } tchart;
 
@@ -370,7 +370,7 @@ static double vy(const tchart *c, double v)
 
 static int cmp_gap(const void *a, const void *b)
 {
-    const exstp_gap *x = a, *y = b;
+    const exstp_adoc_gap *x = a, *y = b;
     if (x->from != y->from)
         return x->from < y->from ? -1 : 1;
     return x->to < y->to ? -1 : x->to > y->to;
@@ -389,27 +389,27 @@ static int64_t hours_between(int64_t a, int64_t b)
  * apart (the gaps shorter than any W), so that every break in a line is
  * explained on the chart.
  */
-static int merge_gaps(exstp_gap **out, size_t *n_out, const exstp_analysis *d,
+static int merge_gaps(exstp_adoc_gap **out, size_t *n_out, const exstp_adoc *d,
                       bool holes, exst_error *err)
 {
     size_t n = 0;
     for (size_t i = 0; i < d->n_lanes; i++) {
-        const exstp_lane *l = &d->lanes[i];
+        const exstp_adoc_lane *l = &d->lanes[i];
         n += l->n_gaps;
         for (size_t k = 1; holes && k < l->n; k++)
             n += l->t[k] - l->t[k - 1] > 3600;
     }
-    exstp_gap *g = exstp_calloc(n, sizeof *g);
+    exstp_adoc_gap *g = exstp_calloc(n, sizeof *g);
     if (g == NULL)
         return nomem(err);
     size_t m = 0;
     for (size_t i = 0; i < d->n_lanes; i++) {
-        const exstp_lane *l = &d->lanes[i];
+        const exstp_adoc_lane *l = &d->lanes[i];
         memcpy(g + m, l->gaps, l->n_gaps * sizeof *g);
         m += l->n_gaps;
         for (size_t k = 1; holes && k < l->n; k++)
             if (l->t[k] - l->t[k - 1] > 3600)
-                g[m++] = (exstp_gap){l->t[k - 1], l->t[k],
+                g[m++] = (exstp_adoc_gap){l->t[k - 1], l->t[k],
                                      hours_between(l->t[k - 1], l->t[k])};
     }
     if (n > 1)
@@ -433,7 +433,7 @@ static int merge_gaps(exstp_gap **out, size_t *n_out, const exstp_analysis *d,
 }
 
 /* The domain: the archive's first and last consensus and every series. */
-static void time_domain(tchart *c, const exstp_analysis *d)
+static void time_domain(tchart *c, const exstp_adoc *d)
 {
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     if (d->first != EXST_TIME_NONE)
@@ -445,7 +445,7 @@ static void time_domain(tchart *c, const exstp_analysis *d)
     if (d->last != EXST_TIME_NONE && d->first == EXST_TIME_NONE)
         lo = d->last;
     for (size_t i = 0; i < d->n_lanes; i++) {
-        const exstp_lane *l = &d->lanes[i];
+        const exstp_adoc_lane *l = &d->lanes[i];
         if (l->n == 0)
             continue;
         lo = l->t[0] < lo ? l->t[0] : lo;
@@ -604,7 +604,7 @@ static void add_mark(lmark *m, size_t *n, const char *fill, const char *stroke,
 }
 
 /* Lane entries a legend row holds, and the width of each. */
-static int lane_cols(const exstp_analysis *d, double *slot)
+static int lane_cols(const exstp_adoc *d, double *slot)
 {
     double widest = 0;
     for (size_t i = 0; i < d->n_lanes; i++) {
@@ -647,7 +647,7 @@ static void legend_label(exstp_buf *b, double x, double y, const char *text,
 
 /* The legend of a time chart from y = top: lanes in rows of cols, then
  * the marks, flowed. */
-static void put_legend(exstp_buf *b, const exstp_analysis *d, double top,
+static void put_legend(exstp_buf *b, const exstp_adoc *d, double top,
                        int cols, double slot, const lmark *m, size_t n)
 {
     for (size_t i = 0; i < d->n_lanes; i++) {
@@ -715,7 +715,7 @@ static void put_svg_open(exstp_buf *b, int h, const char *title)
  * columns: no line is drawn across missing consensuses.  With base >= 0
  * each piece is closed down to y = base, for an area.
  */
-static void put_series_path(exstp_buf *b, const tchart *c, const exstp_lane *l,
+static void put_series_path(exstp_buf *b, const tchart *c, const exstp_adoc_lane *l,
                             const double *dv, const int64_t *iv, double base)
 {
     const double secs_per_col = (double)(c->t1 - c->t0) / (PLOT_X1 - PLOT_X0);
@@ -790,10 +790,10 @@ static void put_gap_pattern(exstp_buf *b, const char *id)
 
 /* The primary lane's bootstrap and ramp spans and the archive gaps, under
  * everything else. */
-static void put_time_marks(exstp_buf *b, const exstp_analysis *d,
+static void put_time_marks(exstp_buf *b, const exstp_adoc *d,
                            const tchart *c, const char *id)
 {
-    const exstp_lane *pl = &d->lanes[d->primary];
+    const exstp_adoc_lane *pl = &d->lanes[d->primary];
     static const char *const fills[2] = {BOOTSTRAP_FILL, RAMP_FILL};
     for (int ph = EXSTP_PH_BOOTSTRAP; ph <= EXSTP_PH_RAMP; ph++) {
         const exstp_phase_span *sp = &pl->spans[ph];
@@ -817,7 +817,7 @@ static void put_time_marks(exstp_buf *b, const exstp_analysis *d,
                              xa + 5, c->y0 + 14, MUTED, exstp_phase_names[ph]);
     }
     for (size_t i = 0; i < c->n_gaps; i++) {
-        const exstp_gap *g = &c->gaps[i];
+        const exstp_adoc_gap *g = &c->gaps[i];
         char a[21], z[21], n[32];
         double xa = tx(c, g->from), xb = tx(c, g->to);
         if (xb - xa < 2) {
@@ -883,10 +883,10 @@ static void put_axes(exstp_buf *b, const tchart *c, double step,
                      PLOT_X0, c->y0, c->y1, PLOT_X1);
 }
 
-static void put_lane_line(exstp_buf *b, const exstp_analysis *d,
+static void put_lane_line(exstp_buf *b, const exstp_adoc *d,
                           const tchart *c, size_t i, enum chart_kind kind)
 {
-    const exstp_lane *l = &d->lanes[i];
+    const exstp_adoc_lane *l = &d->lanes[i];
     char m[32], p[32], at[21];
     if (l->n == 0)
         return;
@@ -918,16 +918,16 @@ static void put_lane_line(exstp_buf *b, const exstp_analysis *d,
     put(b, "</title></path>\n");
 }
 
-static void put_time_chart(exstp_buf *b, const exstp_analysis *d,
+static void put_time_chart(exstp_buf *b, const exstp_adoc *d,
                            const tchart *c0, enum chart_kind kind)
 {
     tchart c = *c0;
-    const exstp_lane *pl = &d->lanes[d->primary];
+    const exstp_adoc_lane *pl = &d->lanes[d->primary];
     const char *id = kind == CH_FRACTION ? "fraction" : "staging";
     double maxv = 0;
     bool show_stripped = false, any = false;
     for (size_t i = 0; i < d->n_lanes; i++) {
-        const exstp_lane *l = &d->lanes[i];
+        const exstp_adoc_lane *l = &d->lanes[i];
         any = any || l->n > 0;
         for (size_t k = 0; k < l->n; k++) {
             const double v =
@@ -1048,7 +1048,7 @@ static void put_share_bar(exstp_buf *b, double y, const exstp_figure *f,
     put(b, "</text>\n");
 }
 
-static void put_share_chart(exstp_buf *b, const exstp_analysis *d)
+static void put_share_chart(exstp_buf *b, const exstp_adoc *d)
 {
     const int h = (int)(SHARE_TOP + SHARE_ROW * (double)d->n_lanes + 30);
     put_svg_open(b, h,
@@ -1088,7 +1088,7 @@ static void put_share_chart(exstp_buf *b, const exstp_analysis *d)
     }
     put(b, "</g>\n");
     for (size_t i = 0; i < d->n_lanes; i++) {
-        const exstp_lane *l = &d->lanes[i];
+        const exstp_adoc_lane *l = &d->lanes[i];
         const double y = SHARE_TOP + SHARE_ROW * (double)i;
         const exstp_figure *ds = &l->fig[EXSTP_F_DENIED_SHARE];
         const exstp_figure *ws = &l->fig[EXSTP_F_WATCHED_DENIED_SHARE];
@@ -1159,9 +1159,9 @@ static void put_th(exstp_buf *b, const char *attrs, const char *heading,
 }
 
 /* The lane's name; P, W in seconds as the hover text. */
-static void put_lane_name_cell(exstp_buf *b, const exstp_analysis *d, size_t i)
+static void put_lane_name_cell(exstp_buf *b, const exstp_adoc *d, size_t i)
 {
-    const exstp_lane *l = &d->lanes[i];
+    const exstp_adoc_lane *l = &d->lanes[i];
     exstp_buf_printf(b,
                      "<td class=\"l\" title=\"staging_period_s %lld, "
                      "reset_after_s %lld\"><span class=\"sw\" "
@@ -1173,7 +1173,7 @@ static void put_lane_name_cell(exstp_buf *b, const exstp_analysis *d, size_t i)
     put(b, "</td>");
 }
 
-static void put_lane_table(exstp_buf *b, const exstp_analysis *d)
+static void put_lane_table(exstp_buf *b, const exstp_adoc *d)
 {
     put(b, "<div class=\"wrap\"><table class=\"data\">\n<thead><tr>");
     put_th(b, " class=\"l\"", "Lane: staging period P, reset after W",
@@ -1183,15 +1183,15 @@ static void put_lane_table(exstp_buf *b, const exstp_analysis *d)
                f == EXSTP_F_WATCHED_DENIED_SHARE ? " class=\"wat\""
                : f == EXSTP_F_DENIED_SHARE       ? " class=\"all\""
                                                  : "",
-               exstp_lane_figures[f].heading, exstp_lane_figures[f].key);
+               exstp_adoc_figures[f].heading, exstp_adoc_figures[f].key);
     put(b, "</tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < d->n_lanes; i++) {
-        const exstp_lane *l = &d->lanes[i];
+        const exstp_adoc_lane *l = &d->lanes[i];
         exstp_buf_printf(b, "<tr%s>",
                          i == d->primary ? " class=\"primary\"" : "");
         put_lane_name_cell(b, d, i);
         for (int f = 0; f < EXSTP_N_FIGURES; f++)
-            put_figure_cell(b, &l->fig[f], exstp_lane_figures[f].kind,
+            put_figure_cell(b, &l->fig[f], exstp_adoc_figures[f].kind,
                             f == EXSTP_F_WATCHED_DENIED_SHARE ? " class=\"wat\""
                             : f == EXSTP_F_DENIED_SHARE       ? " class=\"all\""
                                                               : "");
@@ -1218,7 +1218,7 @@ static void put_span_cell(exstp_buf *b, const exstp_phase_span *sp)
                      fmt_count(n, sizeof n, sp->consensuses));
 }
 
-static void put_phase_table(exstp_buf *b, const exstp_analysis *d)
+static void put_phase_table(exstp_buf *b, const exstp_adoc *d)
 {
     put(b, "<div class=\"wrap\"><table class=\"data\">\n<thead><tr>");
     put_th(b, " class=\"l\"", "Lane", NULL);
@@ -1229,7 +1229,7 @@ static void put_phase_table(exstp_buf *b, const exstp_analysis *d)
     put_th(b, "", "Hours missing", "gaps[].missing_hours");
     put(b, "</tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < d->n_lanes; i++) {
-        const exstp_lane *l = &d->lanes[i];
+        const exstp_adoc_lane *l = &d->lanes[i];
         char n[32];
         int64_t missing = 0;
         for (size_t g = 0; g < l->n_gaps; g++)
@@ -1250,7 +1250,7 @@ static void put_phase_table(exstp_buf *b, const exstp_analysis *d)
 /* The merged gaps, at most this many rows. */
 #define GAP_ROWS 100
 
-static void put_gap_table(exstp_buf *b, const exstp_gap *gaps, size_t n)
+static void put_gap_table(exstp_buf *b, const exstp_adoc_gap *gaps, size_t n)
 {
     char a[21], z[21], h[32];
     put(b, "<div class=\"wrap\"><table class=\"data narrow\">\n<thead><tr>");
@@ -1259,7 +1259,7 @@ static void put_gap_table(exstp_buf *b, const exstp_gap *gaps, size_t n)
     put_th(b, "", "Hours missing", "gaps[].missing_hours");
     put(b, "</tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < n && i < GAP_ROWS; i++) {
-        const exstp_gap *g = &gaps[i];
+        const exstp_adoc_gap *g = &gaps[i];
         exstp_buf_printf(b,
                          "<tr><td class=\"l\">%s</td><td class=\"l\">%s"
                          "</td><td>%s</td></tr>\n",
@@ -1274,7 +1274,7 @@ static void put_gap_table(exstp_buf *b, const exstp_gap *gaps, size_t n)
     put(b, "</tbody></table></div>\n");
 }
 
-static void put_watched_table(exstp_buf *b, const exstp_analysis *d)
+static void put_watched_table(exstp_buf *b, const exstp_adoc *d)
 {
     put(b, "<div class=\"wrap\"><table class=\"data\">\n<thead><tr>");
     put_th(b, " class=\"l\" rowspan=\"2\"", "Fingerprint", "fingerprint");
@@ -1457,7 +1457,7 @@ static void counts_line(char *out, size_t sz, const json_t *obj, int64_t *sum)
     }
 }
 
-static void put_header(exstp_buf *b, const exstp_analysis *d, const char *title)
+static void put_header(exstp_buf *b, const exstp_adoc *d, const char *title)
 {
     char a[21], z[21], n[32], m[32], det[256], v[96];
     put(b, "<header>\n<h1>");
@@ -1525,9 +1525,9 @@ static void put_card(exstp_buf *b, const char *big, const char *what,
                      what, big, detail, field);
 }
 
-static void put_cards(exstp_buf *b, const exstp_analysis *d)
+static void put_cards(exstp_buf *b, const exstp_adoc *d)
 {
-    const exstp_lane *l = &d->lanes[d->primary];
+    const exstp_adoc_lane *l = &d->lanes[d->primary];
     const exstp_figure *f = l->fig;
     char big[128], det[128], x[32], y[32], t[21];
     exstp_buf_printf(b,
@@ -1582,11 +1582,11 @@ static void put_cards(exstp_buf *b, const exstp_analysis *d)
     put(b, "</div>\n</section>\n");
 }
 
-static void put_page(exstp_buf *b, const exstp_analysis *d, const tchart *c,
-                     const exstp_gap *listed, size_t n_listed,
+static void put_page(exstp_buf *b, const exstp_adoc *d, const tchart *c,
+                     const exstp_adoc_gap *listed, size_t n_listed,
                      const char *title)
 {
-    const exstp_lane *pl = &d->lanes[d->primary];
+    const exstp_adoc_lane *pl = &d->lanes[d->primary];
     put(b, "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" "
            "lang=\"en\" xml:lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"
            "<meta name=\"viewport\" content=\"width=device-width, "
@@ -1690,14 +1690,14 @@ int exst_html_render(char **out, size_t *out_len, const char *analysis,
                                   "analysis document of %zu bytes is over "
                                   "the limit of %zu",
                                   len, max);
-    exstp_analysis d;
+    exstp_adoc d;
     memset(&d, 0, sizeof d);
     tchart c;
     memset(&c, 0, sizeof c);
-    exstp_gap *gaps = NULL, *listed = NULL;
+    exstp_adoc_gap *gaps = NULL, *listed = NULL;
     size_t n_listed = 0;
     exstp_buf b = {0};
-    int rc = exstp_analysis_read(&d, analysis ? analysis : "", len, err);
+    int rc = exstp_adoc_read(&d, analysis ? analysis : "", len, err);
     if (rc == EXST_OK)
         rc = merge_gaps(&gaps, &c.n_gaps, &d, true, err);
     if (rc == EXST_OK)
@@ -1739,6 +1739,6 @@ done:
     exstp_buf_free(&b);
     exst_free(listed);
     exst_free(gaps);
-    exstp_analysis_free(&d);
+    exstp_adoc_free(&d);
     return rc;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Unit tests for the analysis-document reader (lib/exst_analysis.c): the
+ * Unit tests for the analysis-document reader (lib/exst_adoc.c): the
  * documents of testdata/analysis/ are read with every value where it
  * belongs; every way a document can break the schema is refused with
  * EXST_ERR_SEMANTIC and the exact message, JSON path first (each case is
@@ -18,7 +18,7 @@
 #include "testutil.h"
 
 #include "exitstage.h"
-#include "exst_analysis_int.h"
+#include "exst_adoc_int.h"
 #include "exst_int.h"
 
 static char *read_analysis(const char *name)
@@ -77,11 +77,11 @@ static char *edited(const char *doc, const char *path, const char *value)
     return s;
 }
 
-static int read_text(exstp_analysis *a, const char *text, exst_error *err)
+static int read_text(exstp_adoc *a, const char *text, exst_error *err)
 {
     memset(a, 0, sizeof *a);
     exst_error_clear(err);
-    return exstp_analysis_read(a, text, strlen(text), err);
+    return exstp_adoc_read(a, text, strlen(text), err);
 }
 
 /* ---- valid documents ------------------------------------------------ */
@@ -90,7 +90,7 @@ static void test_one_lane_values(void **state)
 {
     (void)state;
     char *doc = read_analysis("one-lane.json");
-    exstp_analysis a;
+    exstp_adoc a;
     exst_error err;
     assert_int_equal(read_text(&a, doc, &err), EXST_OK);
     assert_string_equal(a.tool_name, "exitstage");
@@ -109,7 +109,7 @@ static void test_one_lane_values(void **state)
     assert_int_equal(a.n_lanes, 1);
     assert_int_equal(a.primary, 0);
 
-    const exstp_lane *l = &a.lanes[0];
+    const exstp_adoc_lane *l = &a.lanes[0];
     assert_int_equal(l->period, 14400);
     assert_int_equal(l->reset, 7200);
     assert_true(l->primary);
@@ -159,7 +159,7 @@ static void test_one_lane_values(void **state)
     assert_string_equal(a.watched[1].source, "badexit");
     assert_int_equal(a.watched[1].exits[0], 1);
     assert_int_equal(a.watched[1].denied[0], 0);
-    exstp_analysis_free(&a);
+    exstp_adoc_free(&a);
     free(doc);
 }
 
@@ -179,7 +179,7 @@ static void test_every_document_reads(void **state)
     };
     for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
         char *doc = read_analysis(docs[i].name);
-        exstp_analysis a;
+        exstp_adoc a;
         exst_error err;
         const int rc = read_text(&a, doc, &err);
         if (rc != EXST_OK)
@@ -189,7 +189,7 @@ static void test_every_document_reads(void **state)
         assert_int_equal(a.n_watched, docs[i].watched);
         assert_int_equal(a.primary, docs[i].primary);
         assert_string_equal(a.lanes[0].label, docs[i].label0);
-        exstp_analysis_free(&a);
+        exstp_adoc_free(&a);
         free(doc);
     }
 }
@@ -202,7 +202,7 @@ static void test_twelve_lanes_labels(void **state)
         "P=1d W=12h", "P=1d W=48h", "P=2d W=24h", "P=2d W=12h",
         "P=2d W=48h", "P=7d W=24h", "P=7d W=12h", "P=7d W=48h"};
     char *doc = read_analysis("twelve-lanes.json");
-    exstp_analysis a;
+    exstp_adoc a;
     exst_error err;
     assert_int_equal(read_text(&a, doc, &err), EXST_OK);
     for (size_t i = 0; i < 12; i++)
@@ -212,7 +212,7 @@ static void test_twelve_lanes_labels(void **state)
     assert_false(a.lanes[1].fig[EXSTP_F_WATCHED_DENIED_SHARE].null);
     assert_int_equal(a.watched[0].exits[0], 0);
     assert_int_equal(a.watched[0].denied[1], 4);
-    exstp_analysis_free(&a);
+    exstp_adoc_free(&a);
     free(doc);
 }
 
@@ -220,7 +220,7 @@ static void test_spans_null_values(void **state)
 {
     (void)state;
     char *doc = read_analysis("spans-null.json");
-    exstp_analysis a;
+    exstp_adoc a;
     exst_error err;
     assert_int_equal(read_text(&a, doc, &err), EXST_OK);
     assert_int_equal(a.first, EXST_TIME_NONE);
@@ -234,7 +234,7 @@ static void test_spans_null_values(void **state)
     assert_true(a.lanes[0].fig[EXSTP_F_MEAN_STRIPPED].null);
     assert_false(a.lanes[0].fig[EXSTP_F_RELAYS_STAGED].null);
     assert_null(a.watched);
-    exstp_analysis_free(&a);
+    exstp_adoc_free(&a);
     free(doc);
 }
 
@@ -256,11 +256,11 @@ static void test_lane_labels(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *e1 = edited(doc, "lanes/0/staging_period_s", cases[i].p);
         char *e2 = edited(e1, "lanes/0/reset_after_s", cases[i].w);
-        exstp_analysis a;
+        exstp_adoc a;
         exst_error err;
         assert_int_equal(read_text(&a, e2, &err), EXST_OK);
         assert_string_equal(a.lanes[0].label, cases[i].label);
-        exstp_analysis_free(&a);
+        exstp_adoc_free(&a);
         free(e1);
         free(e2);
     }
@@ -297,7 +297,7 @@ static void test_allowed(void **state)
     char *doc = read_analysis("one-lane.json");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *e = edited(doc, cases[i].path, cases[i].value);
-        exstp_analysis a;
+        exstp_adoc a;
         exst_error err;
         const int rc = read_text(&a, e, &err);
         if (rc != EXST_OK)
@@ -305,7 +305,7 @@ static void test_allowed(void **state)
                         cases[i].value ? cases[i].value : "(removed)",
                         err.message);
         assert_int_equal(rc, EXST_OK);
-        exstp_analysis_free(&a);
+        exstp_adoc_free(&a);
         free(e);
     }
     free(doc);
@@ -478,7 +478,7 @@ static void test_bad_documents(void **state)
         const bad_case *c = &bad_cases[i];
         char *doc = read_analysis(c->doc);
         char *e = edited(doc, c->path, c->value);
-        exstp_analysis a;
+        exstp_adoc a;
         exst_error err;
         const int rc = read_text(&a, e, &err);
         if (rc != EXST_ERR_SEMANTIC || strcmp(err.message, c->message) != 0)
@@ -489,7 +489,7 @@ static void test_bad_documents(void **state)
         assert_string_equal(err.message, c->message);
         assert_int_equal(err.code, EXST_ERR_SEMANTIC);
         assert_int_equal(err.line, 0);
-        exstp_analysis_free(&a);
+        exstp_adoc_free(&a);
         free(e);
         free(doc);
     }
@@ -505,11 +505,11 @@ static void test_not_an_object(void **state)
         {"[]", "document: expected an object, found an array"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        exstp_analysis a;
+        exstp_adoc a;
         exst_error err;
         assert_int_equal(read_text(&a, cases[i].text, &err), EXST_ERR_SEMANTIC);
         assert_string_equal(err.message, cases[i].message);
-        exstp_analysis_free(&a);
+        exstp_adoc_free(&a);
     }
 }
 
@@ -536,12 +536,12 @@ static void test_syntax_errors(void **state)
         {"{\"a\":\"x\0y\"}", 11, 1, 7, 6, "control character 0x0 near '\"x'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        exstp_analysis a;
+        exstp_adoc a;
         exst_error err;
         memset(&a, 0, sizeof a);
         exst_error_clear(&err);
         const int rc =
-            exstp_analysis_read(&a, cases[i].text, cases[i].len, &err);
+            exstp_adoc_read(&a, cases[i].text, cases[i].len, &err);
         if (rc != EXST_ERR_SYNTAX || err.line != cases[i].line ||
             err.column != cases[i].column || err.offset != cases[i].offset)
             print_error("case %zu: %d %lu:%lu @%zu %s\n", i, rc, err.line,
@@ -551,7 +551,7 @@ static void test_syntax_errors(void **state)
         assert_int_equal(err.column, cases[i].column);
         assert_int_equal(err.offset, cases[i].offset);
         assert_string_equal(err.message, cases[i].message);
-        exstp_analysis_free(&a);
+        exstp_adoc_free(&a);
     }
 }
 
@@ -562,15 +562,15 @@ static void test_null_err_and_free(void **state)
     (void)state;
     char *doc = read_analysis("twelve-lanes.json");
     char *e = edited(doc, "watched/0/lanes/11/denied", "5");
-    exstp_analysis a;
+    exstp_adoc a;
     memset(&a, 0, sizeof a);
-    assert_int_equal(exstp_analysis_read(&a, e, strlen(e), NULL),
+    assert_int_equal(exstp_adoc_read(&a, e, strlen(e), NULL),
                      EXST_ERR_SEMANTIC);
-    exstp_analysis_free(&a);
-    exstp_analysis zero;
+    exstp_adoc_free(&a);
+    exstp_adoc zero;
     memset(&zero, 0, sizeof zero);
     assert_memory_equal(&a, &zero, sizeof a);
-    exstp_analysis_free(&a); /* twice is harmless */
+    exstp_adoc_free(&a); /* twice is harmless */
     free(e);
     free(doc);
 }
@@ -584,14 +584,14 @@ static void test_oom(void **state)
         char *doc = read_analysis(names[d]);
         long n = 0;
         for (;; n++) {
-            exstp_analysis a;
+            exstp_adoc a;
             exst_error err;
             memset(&a, 0, sizeof a);
             exst_error_clear(&err);
             exstp_alloc_fail_after(n);
-            const int rc = exstp_analysis_read(&a, doc, strlen(doc), &err);
+            const int rc = exstp_adoc_read(&a, doc, strlen(doc), &err);
             exstp_alloc_fail_after(-1);
-            exstp_analysis_free(&a);
+            exstp_adoc_free(&a);
             if (rc == EXST_OK)
                 break;
             assert_int_equal(rc, EXST_ERR_NOMEM);

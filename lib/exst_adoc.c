@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * exst_analysis.c - read the analysis document of a replay (SPEC 9,
+ * exst_adoc.c - read the analysis document of a replay (SPEC 9,
  * schema_version 1) for the HTML renderer: jansson parses it, and every
  * value the page uses is checked (type, range, time format, equal series
  * lengths, ascending times, one primary lane, a watched relay's entry per
@@ -16,13 +16,13 @@
 
 #include <jansson.h>
 
-#include "exst_analysis_int.h"
+#include "exst_adoc_int.h"
 #include "exst_int.h"
 
 const char *const exstp_phase_names[EXSTP_N_PHASES] = {"bootstrap", "ramp",
                                                        "steady"};
 
-const exstp_figure_def exstp_lane_figures[EXSTP_N_FIGURES] = {
+const exstp_figure_def exstp_adoc_figures[EXSTP_N_FIGURES] = {
     [EXSTP_F_CONSENSUSES] = {"consensuses", EXSTP_K_COUNT,
                              "Steady consensuses"},
     [EXSTP_F_MEAN_FRACTION] = {"mean_stripped_fraction", EXSTP_K_FRACTION,
@@ -41,10 +41,10 @@ const exstp_figure_def exstp_lane_figures[EXSTP_N_FIGURES] = {
     [EXSTP_F_FULLY_DENIED] = {"fully_denied", EXSTP_K_COUNT, "Fully denied"},
 };
 
-void exstp_analysis_free(exstp_analysis *d)
+void exstp_adoc_free(exstp_adoc *d)
 {
     for (size_t i = 0; d->lanes != NULL && i < d->n_lanes; i++) {
-        exstp_lane *l = &d->lanes[i];
+        exstp_adoc_lane *l = &d->lanes[i];
         exst_free(l->gaps);
         exst_free(l->t);
         exst_free(l->phase);
@@ -363,7 +363,7 @@ static int read_span(exstp_phase_span *sp, json_t *spans, int ph, jpath *p,
     return rc;
 }
 
-static int read_gaps(exstp_lane *l, json_t *lobj, jpath *p, exst_error *err)
+static int read_gaps(exstp_adoc_lane *l, json_t *lobj, jpath *p, exst_error *err)
 {
     json_t *arr = NULL;
     int rc = read_field(&arr, NULL, EXSTP_K_ARRAY, lobj, "gaps", p, err);
@@ -377,7 +377,7 @@ static int read_gaps(exstp_lane *l, json_t *lobj, jpath *p, exst_error *err)
     const size_t old = jp_key(p, "gaps");
     for (size_t i = 0; i < n && rc == EXST_OK; i++) {
         const size_t o2 = jp_index(p, i);
-        exstp_gap *g = &l->gaps[i];
+        exstp_adoc_gap *g = &l->gaps[i];
         json_t *obj = NULL;
         rc = read_value(&obj, NULL, EXSTP_K_OBJECT, json_array_get(arr, i), p,
                         err);
@@ -405,7 +405,7 @@ static const char *const series_keys[N_SERIES] = {
 
 /* One series entry, checked; the path gets the index only on failure (a
  * year of twelve lanes is half a million entries). */
-static int read_entry(exstp_lane *l, int k, json_t *v, size_t i, jpath *p,
+static int read_entry(exstp_adoc_lane *l, int k, json_t *v, size_t i, jpath *p,
                       exst_error *err)
 {
     char found[200];
@@ -468,7 +468,7 @@ static int read_entry(exstp_lane *l, int k, json_t *v, size_t i, jpath *p,
     return rc;
 }
 
-static int read_series(exstp_lane *l, json_t *lobj, jpath *p, exst_error *err)
+static int read_series(exstp_adoc_lane *l, json_t *lobj, jpath *p, exst_error *err)
 {
     json_t *s = NULL, *arr[N_SERIES] = {NULL};
     int rc = read_field(&s, NULL, EXSTP_K_OBJECT, lobj, "series", p, err);
@@ -511,7 +511,7 @@ static int read_series(exstp_lane *l, json_t *lobj, jpath *p, exst_error *err)
     return rc;
 }
 
-static int read_lane(exstp_lane *l, json_t *lobj, jpath *p, exst_error *err)
+static int read_lane(exstp_adoc_lane *l, json_t *lobj, jpath *p, exst_error *err)
 {
     json_t *spans = NULL;
     int rc = read_field(&l->period, NULL, EXSTP_K_COUNT, lobj,
@@ -533,8 +533,8 @@ static int read_lane(exstp_lane *l, json_t *lobj, jpath *p, exst_error *err)
     if (rc == EXST_OK)
         rc = read_gaps(l, lobj, p, err);
     for (int f = 0; f < EXSTP_N_FIGURES && rc == EXST_OK; f++)
-        rc = read_figure(&l->fig[f], exstp_lane_figures[f].kind, lobj,
-                         exstp_lane_figures[f].key, p, err);
+        rc = read_figure(&l->fig[f], exstp_adoc_figures[f].kind, lobj,
+                         exstp_adoc_figures[f].key, p, err);
     if (rc == EXST_OK)
         rc = read_series(l, lobj, p, err);
     if (rc == EXST_OK) {
@@ -555,7 +555,7 @@ static bool is_fingerprint(const char *s)
     return i == 40;
 }
 
-static int read_watched_relay(exstp_analysis *d, size_t i, json_t *obj,
+static int read_watched_relay(exstp_adoc *d, size_t i, json_t *obj,
                               jpath *p, exst_error *err)
 {
     exstp_watched *w = &d->watched[i];
@@ -621,7 +621,7 @@ static int read_watched_relay(exstp_analysis *d, size_t i, json_t *obj,
     return rc;
 }
 
-static int read_watched(exstp_analysis *d, jpath *p, exst_error *err)
+static int read_watched(exstp_adoc *d, jpath *p, exst_error *err)
 {
     json_t *arr = json_object_get(d->root, "watched");
     if (arr == NULL || json_is_null(arr))
@@ -651,7 +651,7 @@ static int read_watched(exstp_analysis *d, jpath *p, exst_error *err)
     return rc;
 }
 
-static int read_lanes(exstp_analysis *d, jpath *p, exst_error *err)
+static int read_lanes(exstp_adoc *d, jpath *p, exst_error *err)
 {
     json_t *arr = NULL;
     int rc = read_field(&arr, NULL, EXSTP_K_ARRAY, d->root, "lanes", p, err);
@@ -707,22 +707,22 @@ static const struct {
     size_t offset;
 } doc_fields[] = {
     {S_TOOL, "name", EXSTP_K_STRING, false,
-     offsetof(exstp_analysis, tool_name)},
+     offsetof(exstp_adoc, tool_name)},
     {S_TOOL, "version", EXSTP_K_STRING, false,
-     offsetof(exstp_analysis, tool_version)},
-    {S_POLICY, "clock", EXSTP_K_STRING, false, offsetof(exstp_analysis, clock)},
+     offsetof(exstp_adoc, tool_version)},
+    {S_POLICY, "clock", EXSTP_K_STRING, false, offsetof(exstp_adoc, clock)},
     {S_POLICY, "enforce", EXSTP_K_STRING, false,
-     offsetof(exstp_analysis, enforce)},
+     offsetof(exstp_adoc, enforce)},
     {S_POLICY, "bootstrap", EXSTP_K_STRING, false,
-     offsetof(exstp_analysis, bootstrap)},
-    {S_ARCHIVE, "first", EXSTP_K_TIME, true, offsetof(exstp_analysis, first)},
-    {S_ARCHIVE, "last", EXSTP_K_TIME, true, offsetof(exstp_analysis, last)},
+     offsetof(exstp_adoc, bootstrap)},
+    {S_ARCHIVE, "first", EXSTP_K_TIME, true, offsetof(exstp_adoc, first)},
+    {S_ARCHIVE, "last", EXSTP_K_TIME, true, offsetof(exstp_adoc, last)},
     {S_ARCHIVE, "documents", EXSTP_K_COUNT, false,
-     offsetof(exstp_analysis, documents)},
-    {S_ARCHIVE, "hours", EXSTP_K_COUNT, false, offsetof(exstp_analysis, hours)},
+     offsetof(exstp_adoc, documents)},
+    {S_ARCHIVE, "hours", EXSTP_K_COUNT, false, offsetof(exstp_adoc, hours)},
 };
 
-int exstp_analysis_read(exstp_analysis *d, const char *text, size_t len,
+int exstp_adoc_read(exstp_adoc *d, const char *text, size_t len,
                         exst_error *err)
 {
     json_error_t je;

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * exst_analysis_int.h - the analysis document of a replay (SPEC 9,
+ * exst_adoc_int.h - the analysis document of a replay (SPEC 9,
  * schema_version 1), read and validated into plain C arrays for the HTML
- * renderer (lib/exst_html.c).  The reader is lib/exst_analysis.c.
+ * renderer (lib/exst_html.c).  The reader is lib/exst_adoc.c.
  */
-#ifndef EXST_ANALYSIS_INT_H
-#define EXST_ANALYSIS_INT_H
+#ifndef EXST_ADOC_INT_H
+#define EXST_ADOC_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -65,7 +65,7 @@ typedef struct exstp_figure_def {
     const char *heading;
 } exstp_figure_def;
 
-extern const exstp_figure_def exstp_lane_figures[EXSTP_N_FIGURES];
+extern const exstp_figure_def exstp_adoc_figures[EXSTP_N_FIGURES];
 
 /* spans.bootstrap, .ramp, .steady: absent when the document has null. */
 typedef struct exstp_phase_span {
@@ -74,15 +74,15 @@ typedef struct exstp_phase_span {
 } exstp_phase_span;
 
 /* A gap: the consensuses before and after it, and the hours between. */
-typedef struct exstp_gap {
+typedef struct exstp_adoc_gap {
     int64_t from, to, missing_hours;
-} exstp_gap;
+} exstp_adoc_gap;
 
-typedef struct exstp_lane {
+typedef struct exstp_adoc_lane {
     int64_t period, reset; /* staging_period_s, reset_after_s */
     bool primary;
     exstp_phase_span spans[EXSTP_N_PHASES];
-    exstp_gap *gaps; /* ascending, not overlapping */
+    exstp_adoc_gap *gaps; /* ascending, not overlapping */
     size_t n_gaps;
     exstp_figure fig[EXSTP_N_FIGURES];
     size_t n;             /* series length */
@@ -94,7 +94,7 @@ typedef struct exstp_lane {
     char label[80]; /* "P=4d W=24h", as the lane is named everywhere */
     char colour[8]; /* set by the renderer: "#1f77b4" */
     int dash;       /* set by the renderer: a dash pattern's index */
-} exstp_lane;
+} exstp_adoc_lane;
 
 typedef struct exstp_watched {
     const char *fingerprint; /* 40 uppercase hex digits */
@@ -106,7 +106,7 @@ typedef struct exstp_watched {
 } exstp_watched;
 
 /* A validated document.  Strings are borrowed from root, which it owns. */
-typedef struct exstp_analysis {
+typedef struct exstp_adoc {
     json_t *root;
     const char *tool_name, *tool_version;
     const char *clock, *enforce, *bootstrap;
@@ -114,27 +114,27 @@ typedef struct exstp_analysis {
     int64_t first, last;    /* EXST_TIME_NONE when null */
     int64_t documents, hours;
     json_t *by_flavor, *skipped; /* objects whose values are counts */
-    exstp_lane *lanes;           /* at least one */
+    exstp_adoc_lane *lanes;           /* at least one */
     size_t n_lanes, primary;     /* exactly one lane is primary */
     exstp_watched *watched;
     size_t n_watched;
     int64_t *wl;     /* storage of the watched relays' per-lane counts */
     int legend_cols; /* set by the renderer */
-} exstp_analysis;
+} exstp_adoc;
 
 /*
  * Read and check the analysis document (text, len) into a (which must be
  * zeroed).  Every type, length, order and range the schema sets is
  * checked; unknown members are ignored.  On failure a may hold part of
- * the document: exstp_analysis_free it either way.
+ * the document: exstp_adoc_free it either way.
  * @return EXST_OK; EXST_ERR_SYNTAX (jansson's line, column and offset),
  * EXST_ERR_SEMANTIC ("PATH: message", PATH such as
  * "lanes[2].series.phase[17]"), EXST_ERR_NOMEM.
  */
-int exstp_analysis_read(exstp_analysis *a, const char *text, size_t len,
+int exstp_adoc_read(exstp_adoc *a, const char *text, size_t len,
                         exst_error *err);
 
 /* Free what a holds and zero it. */
-void exstp_analysis_free(exstp_analysis *a);
+void exstp_adoc_free(exstp_adoc *a);
 
-#endif /* EXST_ANALYSIS_INT_H */
+#endif /* EXST_ADOC_INT_H */
