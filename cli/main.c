@@ -26,6 +26,7 @@ static const struct {
     {"apply", cmd_apply, "stage one consensus against a history"},
     {"replay", cmd_replay, "replay archives in time order"},
     {"db", cmd_db, "create, dump, check or query a history"},
+    {"report", cmd_report, "draw an analysis as one HTML page"},
 };
 
 static void usage(FILE *fp)
@@ -42,6 +43,7 @@ static void usage(FILE *fp)
           "[--grandfather CONSENSUS]\n"
           "  exitstage db dump|check --db FILE\n"
           "  exitstage db show --db FILE FINGERPRINT...\n"
+          "  exitstage report --html FILE --analysis ANALYSIS\n"
           "\n"
           "commands:\n", fp);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

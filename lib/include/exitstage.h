@@ -945,6 +945,49 @@ typedef struct exst_lane_figures {
 
 
 
+/* ------------------------------------------------------------------ */
+/* The HTML page of a staging analysis (SPEC 9 "Pictures")           */
+/* ------------------------------------------------------------------ */
+
+/* Largest analysis document exst_html_render reads by default. */
+#define EXST_DEFAULT_MAX_ANALYSIS_BYTES ((size_t)256 << 20) /* 256 MiB */
+
+/* Options of exst_html_render; zero (or a NULL pointer) means default. */
+typedef struct exst_html_opts {
+    const char *title;    /* page title and heading (UTF-8, at most 200
+                             characters shown); NULL: "Exit staging
+                             analysis, FIRST to LAST" */
+    size_t max_doc_bytes; /* 0: EXST_DEFAULT_MAX_ANALYSIS_BYTES */
+} exst_html_opts;
+
+/**
+ * Render the analysis document (analysis, len: JSON text, schema_version
+ * 1, see exitstage(1) "ANALYSIS DOCUMENT") as one self-contained HTML page:
+ * inline SVG charts of the stripped exit-bandwidth fraction and of the
+ * relays in staging over time (one line per lane, bootstrap and ramp spans
+ * shaded, archive gaps hatched), a chart of denied shares of watched
+ * relays against all exit candidates, and the lane, phase and
+ * watched-relay tables.  The page is well-formed XML (XHTML served as
+ * HTML), has no script and refers to no other file; every string of the
+ * document is escaped.  The same document and options give the same bytes.
+ * The whole document is checked first; nothing is written for an invalid
+ * one.  On success *out is a new NUL-terminated buffer of *out_len bytes
+ * (the NUL not counted), freed with exst_free; on failure it is NULL and
+ * *out_len 0.  opts may be NULL; err may be NULL.
+ * @return EXST_OK; EXST_ERR_SYNTAX for malformed JSON (err has jansson's
+ * line, column and byte offset); EXST_ERR_SEMANTIC for a document that
+ * breaks the schema (the message starts with the JSON path of the value
+ * at fault, such as "lanes[2].series.phase[17]: "); EXST_ERR_LIMIT for a
+ * document over max_doc_bytes; EXST_ERR_USAGE for NULL outputs;
+ * EXST_ERR_NOMEM.
+ */
+EXST_API EXST_NODISCARD int exst_html_render(char **out, size_t *out_len,
+                                             const char *analysis, size_t len,
+                                             const exst_html_opts *opts,
+                                             exst_error *err);
+
+/* --- end HTML --- */
+
 #ifdef __cplusplus
 }
 #endif
