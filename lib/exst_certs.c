@@ -38,7 +38,7 @@
 #include <sodium.h>
 
 #include "exst_int.h"
-#include "exst_sha1_int.h"
+#include "exst_sha_int.h"
 #include "exst_trust_int.h"
 
 #define MAX_CERT_BYTES ((size_t)128 << 10) /* tor's MAX_CERT_SIZE */

