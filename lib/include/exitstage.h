@@ -688,6 +688,21 @@ EXST_API EXST_NODISCARD int exst_minisign_verify(char **trusted_comment,
                                                  const char *source,
                                                  exst_error *err);
 
+/**
+ * Verify the file at path against its signature file sig_path (NULL
+ * means path + ".minisig"), reading the file in pieces (prehashed
+ * signatures) or whole (legacy ones, up to 1 GiB, as minisign does).
+ * Errors name the signature file, or the file that cannot be read.
+ * @return as exst_minisign_verify, or EXST_ERR_IO (a file is missing or
+ * unreadable) or EXST_ERR_LIMIT (a signature file over 10 KiB).
+ */
+EXST_API EXST_NODISCARD int exst_minisign_verify_file(char **trusted_comment,
+                                                      const exst_verify_key
+                                                          *k,
+                                                      const char *path,
+                                                      const char *sig_path,
+                                                      exst_error *err);
+
 /* ------------------------------------------------------------------ */
 /* History database (SPEC 3.2, 3.7, 4.4)                              */
 /* ------------------------------------------------------------------ */
