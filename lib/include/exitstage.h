@@ -589,6 +589,15 @@ EXST_API EXST_NODISCARD int exst_sigcheck_message(char **out,
                                                   const exst_sigcheck *r,
                                                   exst_error *err);
 
+/**
+ * exst_consensus_summary_json with the "signatures" object of sig added
+ * (as in a report); sig NULL gives exactly exst_consensus_summary_json.
+ * @return EXST_OK or EXST_ERR_NOMEM.
+ */
+EXST_API EXST_NODISCARD int
+exst_consensus_summary_json_sig(char **out, const exst_consensus *c,
+                                const exst_sigcheck *sig, exst_error *err);
+
 /* ------------------------------------------------------------------ */
 /* Signed outputs: minisign-format Ed25519 signatures (SPEC 8)        */
 /* ------------------------------------------------------------------ */
