@@ -35,6 +35,7 @@
 
 #include "exitstage.h"
 #include "exst_sha_int.h"
+#include "exst_trust_int.h"
 
 #define MIN_SECONDS 0.3
 #define MIN_ITERS 20
@@ -150,35 +151,14 @@ static void run_certs(void *arg)
     exst_certs_free(s);
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *p = malloc(cap);
-    while (p != NULL) {
-        n += fread(p + n, 1, cap - n, fp);
-        if (n < cap)
-            break;
-        cap *= 2;
-        char *q = realloc(p, cap);
-        if (q == NULL)
-            free(p);
-        p = q;
-    }
-    fclose(fp);
-    *len = n;
-    return p;
-}
-
 /* The cached-certs file without its CRs (the shared copies have CRLF). */
 static char *read_certs(const char *path, size_t *len)
 {
-    char *buf = read_all(path, len);
+    char *buf = NULL;
+    exst_error err;
+    if (exstp_read_file(&buf, len, path, (size_t)1 << 20, &err) != EXST_OK)
+        die("cannot read certificates", &err);
     size_t m = 0;
-    if (buf == NULL)
-        return NULL;
     for (size_t i = 0; i < *len; i++)
         if (buf[i] != '\r')
             buf[m++] = buf[i];
@@ -221,8 +201,6 @@ static void one_case(const char *shared, const char *doc_rel,
     j.c = c;
     snprintf(path, sizeof path, "%s/%s", shared, certs_rel);
     char *cbuf = read_certs(path, &j.len);
-    if (cbuf == NULL)
-        die("cannot read certificates", NULL);
     j.buf = cbuf;
     j.certs_path = certs_rel;
     if (exst_certs_new(&j.certs, NULL, &err) != EXST_OK ||
@@ -276,7 +254,7 @@ static void one_case(const char *shared, const char *doc_rel,
            added, alone.best + chk.best + crt.best);
     exst_sigcheck_free(r);
     exst_certs_free(j.certs);
-    free(cbuf);
+    exst_free(cbuf);
     exst_consensus_free(c);
 }
 

@@ -127,8 +127,8 @@ done:
 
 /* ---- files ----------------------------------------------------------- */
 
-int exstp_read_file(char **out, size_t *out_len, const char *path,
-                    size_t max, exst_error *err)
+int exstp_read_file_mode(char **out, size_t *out_len, unsigned *mode,
+                         const char *path, size_t max, exst_error *err)
 {
     *out = NULL;
     *out_len = 0;
@@ -138,71 +138,78 @@ int exstp_read_file(char **out, size_t *out_len, const char *path,
                                   "cannot open '%s': %s", path,
                                   strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
         int e = errno;
+        close(fd);
+        return exstp_error_simple(err, EXST_ERR_IO, path,
+                                  "cannot read '%s': %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
         close(fd);
         return exstp_error_simple(err, EXST_ERR_IO, path,
                                   "cannot read '%s': %s", path,
                                   S_ISDIR(st.st_mode) ? "is a directory"
-                                  : e ? strerror(e) : "not a regular file");
+                                                      : "not a regular file");
     }
-    if ((uint64_t)st.st_size > max) {
-        close(fd);
-        return exstp_error_simple(err, EXST_ERR_LIMIT, path,
-                                  "'%s' is larger than %zu bytes", path, max);
-    }
-    size_t cap = (size_t)st.st_size + 1, n = 0;
+    if (mode != NULL)
+        *mode = (unsigned)(st.st_mode & 07777);
+    /* Room for the file, a byte that tells it grew since fstat, a NUL. */
+    size_t cap = (uint64_t)st.st_size < max ? (size_t)st.st_size + 2
+                                            : max + 2;
+    size_t n = 0;
     char *buf = exstp_malloc(cap);
+    int rc = EXST_OK;
     if (buf == NULL) {
         close(fd);
         return exstp_error_simple(err, EXST_ERR_NOMEM, path, "out of memory");
     }
     for (;;) {
-        ssize_t r = read(fd, buf + n, cap - 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            close(fd);
-            exstp_free(buf);
-            return exstp_error_simple(err, EXST_ERR_IO, path,
-                                      "cannot read '%s': %s", path,
-                                      strerror(e));
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n == cap - 1) {
-            /* The file grew since fstat: read on, within the limit. */
-            if (cap - 1 >= max + 1) {
-                close(fd);
-                exstp_free(buf);
-                return exstp_error_simple(err, EXST_ERR_LIMIT, path,
-                                          "'%s' is larger than %zu bytes",
-                                          path, max);
-            }
-            size_t ncap = cap * 2 > max + 2 ? max + 2 : cap * 2;
-            char *nb = exstp_realloc(buf, ncap);
+        if (n == cap - 1) { /* grew: read on, up to the limit */
+            size_t ncap = cap * 2 < max + 2 ? cap * 2 : max + 2;
+            char *nb = ncap > cap ? exstp_realloc(buf, ncap) : NULL;
             if (nb == NULL) {
-                close(fd);
-                exstp_free(buf);
-                return exstp_error_simple(err, EXST_ERR_NOMEM, path,
-                                          "out of memory");
+                rc = ncap > cap ? exstp_error_simple(err, EXST_ERR_NOMEM,
+                                                     path, "out of memory")
+                                : EXST_ERR_LIMIT;
+                break;
             }
             buf = nb;
             cap = ncap;
         }
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = exstp_error_simple(err, EXST_ERR_IO, path,
+                                    "cannot read '%s': %s", path,
+                                    strerror(errno));
+            break;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
     }
     close(fd);
-    if (n > max) {
+    if (rc == EXST_OK && n > max)
+        rc = EXST_ERR_LIMIT;
+    if (rc == EXST_ERR_LIMIT)
+        exstp_error_simple(err, EXST_ERR_LIMIT, path,
+                           "'%s' is larger than %zu bytes", path, max);
+    if (rc != EXST_OK) {
+        sodium_memzero(buf, cap);
         exstp_free(buf);
-        return exstp_error_simple(err, EXST_ERR_LIMIT, path,
-                                  "'%s' is larger than %zu bytes", path, max);
+        return rc;
     }
     buf[n] = '\0';
     *out = buf;
     *out_len = n;
     return EXST_OK;
+}
+
+int exstp_read_file(char **out, size_t *out_len, const char *path,
+                    size_t max, exst_error *err)
+{
+    return exstp_read_file_mode(out, out_len, NULL, path, max, err);
 }
 
 /* ---- objects --------------------------------------------------------- */

@@ -284,36 +284,24 @@ void exst_sign_key_free(exst_sign_key *k)
 int exst_sign_key_load(exst_sign_key **out, const char *path,
                        exst_error *err)
 {
-    *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return exstp_error_simple(err, EXST_ERR_IO, path,
-                                  "cannot open '%s': %s", path,
-                                  strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return exstp_error_simple(err, EXST_ERR_IO, path,
-                                  "cannot read '%s': %s", path, strerror(e));
-    }
-    close(fd);
-    if (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0)
-        return exstp_error_simple(err, EXST_ERR_USAGE, path,
-                                  "secret key '%s' is accessible by group "
-                                  "or others (mode %04o): it must be "
-                                  "private to its owner (chmod 600 '%s')",
-                                  path, (unsigned)(st.st_mode & 07777),
-                                  path);
     char *buf = NULL;
     size_t len = 0;
-    int rc = exstp_read_file(&buf, &len, path, MAX_KEY_FILE, err);
-    if (rc == EXST_OK)
+    unsigned mode = 0;
+    *out = NULL;
+    int rc = exstp_read_file_mode(&buf, &len, &mode, path, MAX_KEY_FILE, err);
+    if (rc != EXST_OK)
+        return rc;
+    /* The mode of the file just read, so no other file can slip in. */
+    if ((mode & 077) != 0)
+        rc = exstp_error_simple(err, EXST_ERR_USAGE, path,
+                                "secret key '%s' is accessible by group "
+                                "or others (mode %04o): it must be "
+                                "private to its owner (chmod 600 '%s')",
+                                path, mode, path);
+    else
         rc = exst_sign_key_parse(out, buf, len, path, err);
-    if (buf != NULL) {
-        sodium_memzero(buf, len);
-        exstp_free(buf);
-    }
+    sodium_memzero(buf, len);
+    exstp_free(buf);
     return rc;
 }
 

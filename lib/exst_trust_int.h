@@ -66,8 +66,11 @@ bool exstp_object_decode(uint8_t *out, size_t outsz, size_t *outlen,
                          const char *body, size_t body_len);
 
 /* Read a whole regular file of at most max bytes into a new buffer
- * (exst_free), NUL-terminated.  Errors name the file. */
+ * (exst_free), NUL-terminated.  Errors name the file.  The _mode form
+ * also gives the file's permission bits, from the descriptor it read. */
 int exstp_read_file(char **out, size_t *out_len, const char *path,
                     size_t max, exst_error *err);
+int exstp_read_file_mode(char **out, size_t *out_len, unsigned *mode,
+                         const char *path, size_t max, exst_error *err);
 
 #endif /* EXST_TRUST_INT_H */

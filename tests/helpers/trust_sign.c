@@ -21,30 +21,9 @@
 #include "cli_trust.h"
 #include "cli_util.h"
 #include "exitstage.h"
+#include "exst_trust_int.h" /* exstp_read_file */
 
 enum { OPT_VALID_AFTER = 1, OPT_SHA256 };
-
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *p = malloc(cap);
-    while (p != NULL) {
-        n += fread(p + n, 1, cap - n, fp);
-        if (n < cap)
-            break;
-        cap *= 2;
-        char *q = realloc(p, cap);
-        if (q == NULL)
-            free(p);
-        p = q;
-    }
-    fclose(fp);
-    *len = n;
-    return p;
-}
 
 /* "YYYY-MM-DD HH:MM:SS" as a consensus says it. */
 static int parse_time(int64_t *out, const char *s)
@@ -120,14 +99,15 @@ int main(int argc, char **argv)
         return rc;
     for (int i = optind; i < argc && rc == EXIT_OK; i++) {
         size_t len = 0;
-        char *buf = read_all(argv[i], &len);
-        if (buf == NULL) {
-            cli_msg("cannot read '%s'", argv[i]);
-            rc = EXIT_FAIL;
+        char *buf = NULL;
+        exst_error err;
+        int st = exstp_read_file(&buf, &len, argv[i], (size_t)1 << 30, &err);
+        if (st != EXST_OK) {
+            rc = cli_report(st, &err);
             break;
         }
         rc = cli_trust_sign_output(&t, argv[i], buf, len, va, shap);
-        free(buf);
+        exst_free(buf);
     }
     cli_trust_free(&t);
     return rc;

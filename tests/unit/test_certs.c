@@ -533,6 +533,7 @@ static void test_load_paths(void **state)
 
     exst_certs *set = NULL;
     exst_error err;
+    char want[200];
     exst_error_clear(&err);
     assert_int_equal(exst_certs_new(&set, NULL, &err), EXST_OK);
     assert_int_equal(exst_certs_load(set, dir, &err), EXST_OK);
@@ -550,6 +551,14 @@ static void test_load_paths(void **state)
     assert_int_equal(exst_certs_load(set, dir, &err), EXST_ERR_SYNTAX);
     assert_string_equal(err.source, a);
     assert_int_equal(exst_certs_count(set), 0);
+    exst_certs_free(set);
+
+    /* A file over the limit. */
+    exst_certs_opts small = {.max_file_bytes = 1000};
+    assert_int_equal(exst_certs_new(&set, &small, &err), EXST_OK);
+    assert_int_equal(exst_certs_load(set, b, &err), EXST_ERR_LIMIT);
+    snprintf(want, sizeof want, "'%s' is larger than 1000 bytes", b);
+    assert_string_equal(err.message, want);
     exst_certs_free(set);
 
     /* A missing path, an empty directory. */
