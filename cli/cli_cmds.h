@@ -9,5 +9,7 @@ int cmd_apply(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif
