@@ -1,21 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * cmd_replay.c - `exitstage replay --db FILE [options] PATH...`: replay
- * archived consensuses in valid-after order (SPEC 2.2, 4.3, 4.4, 5).
- *
- * Inputs (files, directories, tar and zstd tar archives, "-") are peeked
- * and sorted by the valid-after of their first document; members inside
- * an archive or stream must already be in order, and one that is not is
- * an error naming it.  The history stays in memory and is committed at
- * checkpoints and at the end, each commit the state after a whole
- * consensus, so an error or SIGINT keeps everything up to the last good
- * document and a second run resumes where the first stopped.
+ * cmd_replay.c - `exitstage replay [options] PATH...`: replay archived
+ * consensuses in valid-after order, in one or several lanes (SPEC 2.2,
+ * 4.3, 4.4, 9).  The engine is the library's (exst_replay_*); this file
+ * has the options, the progress line, the human summary and the files
+ * written at the end (summary, HTML page).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,136 +24,162 @@
 enum {
     OPT_DB = OPT_LOCAL,
     OPT_TIMELINE,
+    OPT_TIMELINE_FORMAT,
     OPT_OUT_DIR,
     OPT_REPORTS_DIR,
-    OPT_QUIET,
     OPT_KEEP_GOING,
     OPT_DIGESTS,
     OPT_CHECKPOINT,
-    OPT_THREADS
+    OPT_THREADS,
+    OPT_READ_AHEAD,
+    OPT_SPOOL_DIR,
+    OPT_SINCE,
+    OPT_UNTIL,
+    OPT_SUMMARY,
+    OPT_HTML,
+    OPT_WATCHLIST,
+    OPT_WATCH_BADEXIT,
+    OPT_TRACE,
+    OPT_TRACE_FILE,
+    OPT_TRACE_OUT
 };
 
-#define DEFAULT_CHECKPOINT 168 /* a week of hourly consensuses */
-#define MAX_LISTED_SKIPS 20
+#define MAX_LIST 64
 
 static void replay_help(void)
 {
-    fputs("usage: exitstage replay --db FILE [options] PATH...\n"
+    fputs("usage: exitstage replay [--db FILE] [options] PATH...\n"
           "\n"
-          "Replays consensus files, directories, tar and zstd tar archives\n"
-          "('-': a tar or one consensus on stdin) in valid-after order,\n"
-          "keeping the history in memory and committing it at checkpoints\n"
-          "and at the end.  Creates the history if it does not exist.\n"
+          "Replays consensus files, directories, tar archives and compressed\n"
+          "ones (zstd, xz, gzip: CollecTor's monthly tarballs as downloaded)\n"
+          "and '-' in valid-after order, in every lane (each staging period\n"
+          "with each reset window), and summarises what staging would have\n"
+          "done over the steady consensuses.\n"
           "\n"
-          "  --db FILE              the history\n"
-          "  --timeline FILE|-      NDJSON record per consensus\n"
+          "  --db FILE              keep the history in FILE (created if\n"
+          "                         missing; resumed); without: in memory\n"
+          "  --staging-period LIST  e.g. 1d,2d,4d,7d (first: primary lane)\n"
+          "  --reset-after LIST     e.g. 12h,24h,48h\n"
+          "  --timeline FILE|-      a record per consensus and lane\n"
+          "  --timeline-format ndjson|csv\n"
           "  --digests              sha256 of each input in the timeline\n"
-          "  --out-dir DIR          annotated consensuses, named as inputs\n"
+          "  --summary FILE         the summary as JSON\n"
+          "  --html FILE            the analysis as one HTML page\n"
+          "  --out-dir DIR          annotated consensuses (primary lane)\n"
           "  --reports-dir DIR      one JSON report per consensus\n"
+          "  --watchlist FILE       relays to watch (FINGERPRINT [TIME])\n"
+          "  --watch-badexit        watch every relay seen with BadExit\n"
+          "  --trace FP|NICKNAME    NDJSON events for a relay (repeatable)\n"
+          "  --trace-file FILE      relays to trace, one a line\n"
+          "  --trace-out FILE|-     where trace events go (default: -)\n"
+          "  --since TIME, --until TIME  only consensuses in that span\n"
           "  --checkpoint N         commit every N consensuses (default "
           "168)\n"
           "  --keep-going           skip bad documents, list them at the end\n"
-          "  --threads 1|2          2: read ahead on a second thread "
-          "(default\n"
-          "                         when there is more than one CPU)\n"
-          "  --quiet                no progress bar\n"
+          "  --threads N            inputs read at once (default: the "
+          "CPUs)\n"
+          "  --read-ahead SIZE      decompressed bytes held ahead (default 8\n"
+          "                         largest documents); beyond: --spool-dir\n"
+          "  --spool-dir DIR        default $TMPDIR or /tmp\n"
           "\n" CLI_POLICY_HELP, stdout);
 }
 
-/* An input after expansion, with the sort key of its first document. */
-typedef struct source {
-    char *path;
-    int64_t first;      /* valid-after of the first document */
-    int flavor;         /* its flavour (ns sorts first) */
-    size_t order;       /* position on the command line */
-    uint64_t size;
-} source;
-
-static int cmp_source(const void *a, const void *b)
+/* "1d,2d,4d" into out (at most MAX_LIST), as durations. */
+static int duration_list(int64_t *out, size_t *n, const char *opt,
+                         const char *arg)
 {
-    const source *x = a, *y = b;
-    if (x->first != y->first)
-        return x->first < y->first ? -1 : 1;
-    if (x->flavor != y->flavor)
-        return x->flavor < y->flavor ? -1 : 1;
-    return x->order < y->order ? -1 : (x->order > y->order);
+    char buf[1024];
+    if (strlen(arg) >= sizeof buf)
+        return cli_usage("%s: list too long", opt);
+    memcpy(buf, arg, strlen(arg) + 1);
+    *n = 0;
+    for (char *p = buf, *q; p != NULL; p = q) {
+        q = strchr(p, ',');
+        if (q != NULL)
+            *q++ = '\0';
+        if (*n == MAX_LIST)
+            return cli_usage("%s: at most %d values", opt, MAX_LIST);
+        int rc = cli_duration(&out[*n], opt, p);
+        if (rc != EXIT_OK)
+            return rc;
+        (*n)++;
+    }
+    return EXIT_OK;
 }
 
-/* A set of 20-byte identities (open addressing) for "relays ever staged". */
-typedef struct idset {
-    uint8_t (*v)[20];
-    uint8_t *used;
-    size_t n, cap;
-} idset;
-
-static int idset_add(idset *s, const uint8_t id[20])
+/* "128M", "1G", "65536" into bytes. */
+static int size_arg(size_t *out, const char *opt, const char *arg)
 {
-    if ((s->n + 1) * 2 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 1024;
-        idset t = {calloc(cap, 20), calloc(cap, 1), 0, cap};
-        if (t.v == NULL || t.used == NULL) {
-            free(t.v);
-            free(t.used);
-            return -1;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 10);
+    unsigned long long mul = 1;
+    if (end != arg && *end != '\0' && end[1] == '\0') {
+        switch (*end) {
+        case 'k': case 'K': mul = 1ull << 10; end++; break;
+        case 'm': case 'M': mul = 1ull << 20; end++; break;
+        case 'g': case 'G': mul = 1ull << 30; end++; break;
+        default: break;
         }
-        for (size_t i = 0; i < s->cap; i++)
-            if (s->used[i])
-                idset_add(&t, s->v[i]);
-        free(s->v);
-        free(s->used);
-        *s = t;
     }
-    uint64_t hv;
-    memcpy(&hv, id, sizeof hv);
-    size_t i = (size_t)(hv % s->cap);
-    while (s->used[i]) {
-        if (memcmp(s->v[i], id, 20) == 0)
-            return 0;
-        i = (i + 1) % s->cap;
-    }
-    memcpy(s->v[i], id, 20);
-    s->used[i] = 1;
-    s->n++;
-    return 0;
+    if (end == arg || *end != '\0' || errno != 0 || v == 0 ||
+        v > (1ull << 44) / mul)
+        return cli_usage("%s: expected a size such as 64M or 1G, found '%s'",
+                         opt, arg);
+    *out = (size_t)(v * mul);
+    return EXIT_OK;
 }
 
-typedef struct stats {
-    uint64_t processed, by_flavor[2];
-    uint64_t resumed_skips, duplicates, bad;
-    char *bad_names[MAX_LISTED_SKIPS];
-    int64_t first, last;        /* processed valid-afters */
-    int64_t prev_distinct;
-    uint64_t gaps, missing_hours;
-    double frac_sum, frac_peak;
-    double warm_frac_sum;       /* the same, after warming up */
-    uint64_t after_warm;
-    int64_t frac_peak_at;
-    int64_t warm_from, warm_to;
-    idset staged;
-} stats;
+/* Read one selector a line ('#' comments) from path, for --trace-file. */
+static int read_lines(char ***list, size_t *n, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        cli_msg("cannot open '%s': %s", path, strerror(errno));
+        return EXIT_FAIL;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int rc = EXIT_OK;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        char *h = strchr(line, '#');
+        if (h != NULL)
+            *h = '\0';
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t k = strcspn(p, " \t\r\n");
+        if (k == 0)
+            continue;
+        char **l = realloc(*list, (*n + 1) * sizeof *l);
+        char *s = malloc(k + 1);
+        if (l == NULL || s == NULL) {
+            free(s);
+            if (l != NULL)
+                *list = l;
+            cli_msg("out of memory");
+            rc = EXIT_FAIL;
+            break;
+        }
+        *list = l;
+        memcpy(s, p, k);
+        s[k] = '\0';
+        (*list)[(*n)++] = s;
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
 
-typedef struct replay {
-    cli_policy pol;
-    const char *db;
-    const char *timeline_path, *out_dir, *reports_dir;
-    FILE *timeline;
-    bool keep_going, quiet, progress;
-    unsigned threads;      /* 1: read and stage on one thread; 2: a reader
-                              thread decompresses ahead */
-    unsigned checkpoint;
-    exst_history *h;
-    int64_t resume_point;  /* history's newest when the replay began */
-    unsigned resume_flavors;
-    int64_t prev_t;        /* newest valid-after met in this run */
-    unsigned since_commit;
-    stats st;
-    /* progress */
-    uint64_t total_bytes, done_bytes;
-    uint64_t n_docs_done;
-    size_t n_sources, cur_source;
+/* ---- progress and summary -------------------------------------------- */
+
+typedef struct view {
+    bool progress;
     struct timespec t0;
-    double last_draw;
-} replay;
+    double last;
+    uint64_t docs0;
+} view;
 
 static double now_s(void)
 {
@@ -170,632 +188,239 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void progress(replay *r, uint64_t source_bytes, bool final)
+static void on_warn(void *ud, const char *msg)
 {
-    if (!r->progress)
+    (void)ud;
+    cli_warn("%s", msg);
+}
+
+static void on_info(void *ud, const char *msg)
+{
+    (void)ud;
+    cli_info("%s", msg);
+}
+
+/* One line, redrawn at most five times a second: the valid-after
+ * reached and documents per second always (a pipe has no total); a bar
+ * and an ETA when every input's size is known. */
+static void on_progress(void *ud, const exst_replay_progress *p)
+{
+    view *v = ud;
+    if (!v->progress)
         return;
     double t = now_s();
-    if (!final && t - r->last_draw < 0.2)
+    if (t - v->last < 0.2)
         return;
-    r->last_draw = t;
-    double el = t - ((double)r->t0.tv_sec + (double)r->t0.tv_nsec / 1e9);
-    uint64_t done = r->done_bytes + source_bytes;
-    double mbs = el > 0 ? (double)done / 1e6 / el : 0;
-    double frac = r->total_bytes ? (double)done / (double)r->total_bytes : 0;
-    double eta = frac > 0 && frac < 1 ? el / frac - el : 0;
-    char bar[31];
-    int fill = (int)(frac * 30);
-    for (int i = 0; i < 30; i++)
-        bar[i] = i < fill ? '#' : '.';
-    bar[30] = '\0';
-    fprintf(stderr, "\r[%s] %llu docs, input %zu/%zu, %.1f MB/s read, ETA %02d:%02d%s",
-            bar, (unsigned long long)r->n_docs_done, r->cur_source,
-            r->n_sources, mbs, (int)(eta / 60), (int)eta % 60,
-            final ? "\n" : "");
-}
-
-static int commit(replay *r)
-{
-    exst_error err;
-    exst_error_clear(&err);
-    int s = exst_history_save(r->h, r->db, &err);
-    r->since_commit = 0;
-    return cli_report(s, &err);
-}
-
-/* Base name of a document for --out-dir/--reports-dir, without ".zst". */
-static void doc_basename(char *out, size_t outsz, const char *name)
-{
-    const char *b = strrchr(name, '/');
-    b = b ? b + 1 : name;
-    size_t n = strlen(b);
-    if (n > 4 && strcmp(b + n - 4, ".zst") == 0)
-        n -= 4;
-    if (n == 0 || (n == 7 && memcmp(b, "<stdin>", 7) == 0)) {
-        b = "stdin";
-        n = 5;
-    }
-    snprintf(out, outsz, "%.*s", (int)n, b);
-}
-
-static int write_in_dir(const char *dir, const char *base, const char *ext,
-                        const void *buf, size_t n)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s%s", dir, base, ext);
-    return cli_write_file(path, buf, n);
-}
-
-static void note_bad(replay *r, const char *name, const exst_error *err)
-{
-    if (r->st.bad < MAX_LISTED_SKIPS) {
-        char buf[600];
-        if (err->line > 0)
-            snprintf(buf, sizeof buf, "%s:%lu:%lu: %s", name, err->line,
-                     err->column, err->message);
-        else
-            snprintf(buf, sizeof buf, "%s: %s", name, err->message);
-        r->st.bad_names[r->st.bad] = strdup(buf);
-    }
-    r->st.bad++;
-}
-
-/* Stage one document.  Returns EXIT_OK, or an exit status to stop. */
-static int one_doc(replay *r, const exst_archive_doc *d, bool in_stream)
-{
-    exst_error err;
-    exst_consensus *c = NULL;
-    exst_stage_result *res = NULL;
-    int rc = EXIT_OK;
-    exst_error_clear(&err);
-    /* The member stays in the reader's buffer until the next one is read,
-     * so the parser can work on it in place. */
-    exst_parse_opts popts = r->pol.popts;
-    popts.flags |= EXST_PARSE_BORROW;
-    int s = exst_consensus_parse(&c, d->data, d->len, d->name, &popts, &err);
-    if (s != EXST_OK) {
-        if (r->keep_going && s != EXST_ERR_NOMEM) {
-            cli_warn("skipping %s: %s", d->name, err.message);
-            note_bad(r, d->name, &err);
-            return EXIT_OK;
-        }
-        return cli_report(s, &err);
-    }
-    const int64_t t = exst_consensus_valid_after(c);
-    const exst_flavor fl = exst_consensus_flavor(c);
-    char ts[21], ps[21];
-    if (t < r->prev_t && in_stream) {
-        exst_time_iso(ts, t);
-        exst_time_iso(ps, r->prev_t);
-        cli_msg("%s: out of order: valid-after %s comes after a document "
-                "of %s (archive members must be in time order)",
-                d->name, ts, ps);
-        rc = EXIT_INPUT;
-        goto done;
-    }
-    if (t > r->prev_t)
-        r->prev_t = t;
-    /* Resume: what the history already holds is skipped and counted. */
-    if (t < r->resume_point ||
-        (t == r->resume_point && (r->resume_flavors & (1u << fl)))) {
-        r->st.resumed_skips++;
-        goto done;
-    }
-    int64_t newest = exst_history_newest(r->h);
-    if (t == newest && (exst_history_newest_flavors(r->h) & (1u << fl))) {
-        cli_warn("%s: a second %s consensus of %s; skipped", d->name,
-                 fl == EXST_FLAVOR_NS ? "ns" : "microdesc",
-                 exst_time_iso(ts, t));
-        r->st.duplicates++;
-        goto done;
-    }
-    if (t < newest) {
-        exst_time_iso(ts, t);
-        exst_time_iso(ps, newest);
-        cli_msg("%s: out of order: valid-after %s is older than the "
-                "history's newest, %s", d->name, ts, ps);
-        rc = EXIT_INPUT;
-        goto done;
-    }
-    s = exst_stage_run(&res, r->h, c, &r->pol.so, &err);
-    if (s != EXST_OK) {
-        if (err.source[0] == '\0')
-            snprintf(err.source, sizeof err.source, "%s", d->name);
-        rc = cli_report(s, &err);
-        goto done;
-    }
-    for (size_t i = 0; i < exst_stage_warning_count(res); i++)
-        cli_warn("%s: %s", d->name, exst_stage_warning(res, i));
-    const exst_stage_summary *sum = exst_stage_get_summary(res);
-    if (r->timeline) {
-        exst_span tl = exst_stage_timeline(res);
-        if (fwrite(tl.ptr, 1, tl.len, r->timeline) != tl.len) {
-            cli_msg("cannot write timeline '%s': %s", r->timeline_path,
-                    strerror(errno));
-            rc = EXIT_FAIL;
-            goto done;
-        }
-    }
-    if (r->out_dir || r->reports_dir) {
-        char base[512];
-        doc_basename(base, sizeof base, d->name);
-        if (r->out_dir) {
-            exst_span o = exst_stage_output(res);
-            void *z = NULL;
-            size_t zn = 0;
-            if (r->pol.zstd) {
-                if (exst_zstd_compress(&z, &zn, o.ptr, o.len, 3, &err) !=
-                    EXST_OK) {
-                    rc = cli_report(EXST_ERR_NOMEM, &err);
-                    goto done;
-                }
-            }
-            rc = write_in_dir(r->out_dir, base, r->pol.zstd ? ".zst" : "",
-                              z ? z : o.ptr, z ? zn : o.len);
-            exst_free(z);
-            if (rc != EXIT_OK)
-                goto done;
-        }
-        if (r->reports_dir) {
-            exst_span rep = exst_stage_report(res);
-            if ((rc = write_in_dir(r->reports_dir, base, ".json", rep.ptr,
-                                   rep.len)) != EXIT_OK)
-                goto done;
-        }
-    }
-    /* Summary statistics. */
-    stats *st = &r->st;
-    if (st->processed == 0)
-        st->first = t;
-    if (st->processed > 0 && t > st->prev_distinct + 3600) {
-        st->gaps++;
-        st->missing_hours += (uint64_t)((t - st->prev_distinct) / 3600 - 1);
-    }
-    if (st->processed == 0 || t > st->prev_distinct)
-        st->prev_distinct = t;
-    st->last = t;
-    st->processed++;
-    st->by_flavor[fl]++;
-    st->frac_sum += sum->stripped_fraction;
-    if (sum->stripped_fraction > st->frac_peak || st->processed == 1) {
-        st->frac_peak = sum->stripped_fraction;
-        st->frac_peak_at = t;
-    }
-    if (!sum->warming_up) {
-        st->warm_frac_sum += sum->stripped_fraction;
-        st->after_warm++;
-    }
-    if (sum->warming_up) {
-        if (st->warm_from == EXST_TIME_NONE)
-            st->warm_from = t;
-        st->warm_to = t;
-    }
-    for (size_t i = 0; i < exst_stage_in_staging_count(res); i++)
-        if (idset_add(&st->staged, exst_stage_in_staging_id(res, i)) != 0) {
-            cli_msg("out of memory");
-            rc = EXIT_FAIL;
-            goto done;
-        }
-    r->n_docs_done++;
-    if (++r->since_commit >= r->checkpoint)
-        rc = commit(r);
-done:
-    exst_stage_result_free(res);
-    exst_consensus_free(c);
-    return rc;
-}
-
-/* Open an input ("-" is standard input); on failure err says why. */
-static int open_input(const char *path, int *fd, exst_error *err)
-{
-    if (strcmp(path, "-") == 0) {
-        *fd = STDIN_FILENO;
-        return EXST_OK;
-    }
-    *fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (*fd < 0) {
-        snprintf(err->message, sizeof err->message, "cannot open '%s': %s",
-                 path, strerror(errno));
-        return EXST_ERR_IO;
-    }
-    return EXST_OK;
-}
-
-/* Peek at the first document of a file to sort it. */
-static int peek_source(source *s, replay *r)
-{
-    int fd;
-    exst_archive *a = NULL;
-    exst_archive_doc d;
-    exst_error err;
-    exst_error_clear(&err);
-    if (open_input(s->path, &fd, &err) != EXST_OK)
-        return cli_report(EXST_ERR_IO, &err);
-    struct stat sb;
-    if (fstat(fd, &sb) == 0)
-        s->size = (uint64_t)sb.st_size;
-    /* Only the header is needed to sort: read a prefix, not the whole
-     * document (inputs are read again when they are replayed). */
-    exst_archive_opts aopts = {.peek_bytes = 64 << 10};
-    int st = exst_archive_open(&a, fd, s->path, &aopts, &err);
-    if (st == EXST_OK)
-        st = exst_archive_next(a, &d, &err);
-    if (st == EXST_OK && d.data == NULL) {
-        s->first = INT64_MAX; /* empty archive: harmless, sorts last */
-        s->flavor = 2;
-    } else if (st == EXST_OK) {
-        exst_flavor fl;
-        st = exst_peek_header(&s->first, &fl, d.data, d.len, d.name, &err);
-        s->flavor = (int)fl;
-    }
-    exst_archive_close(a);
-    close(fd);
-    if (st != EXST_OK) {
-        if (r->keep_going) {
-            cli_warn("skipping %s: %s", s->path, err.message);
-            note_bad(r, s->path, &err);
-            s->first = INT64_MIN; /* marked: not processed */
-            s->flavor = -1;
-            return EXIT_OK;
-        }
-        return cli_report(st, &err);
-    }
-    return EXIT_OK;
-}
-
-/*
- * Reading and staging are split by what they share: a producer walks the
- * sources in order and emits events (a document, a source's end, an
- * error); a consumer handles them in the same order.  Single-threaded, the
- * producer calls the consumer directly.  With --threads 2 the producer runs
- * on its own thread (decompression and tar parsing overlap with parsing
- * and staging) and hands documents over through a small ring of buffers;
- * the history is only ever touched by the consumer, in order.
- */
-enum { EV_DOC, EV_END, EV_ERROR };
-
-typedef struct event {
-    int kind;
-    const source *src;
-    exst_archive_doc doc; /* EV_DOC */
-    bool stream;          /* the document came from a tar or stdin */
-    uint64_t bytes_in;    /* input bytes of this source read so far */
-    int status;           /* EV_ERROR */
-    exst_error err;
-} event;
-
-/* Consume one event; returns EXIT_OK to go on. */
-static int handle_event(replay *r, const event *ev)
-{
-    switch (ev->kind) {
-    case EV_DOC: {
-        int rc = one_doc(r, &ev->doc, ev->stream);
-        progress(r, ev->bytes_in, false);
-        return rc;
-    }
-    case EV_END:
-        r->done_bytes += ev->bytes_in;
-        return EXIT_OK;
-    default:
-        break;
-    }
-    if (ev->status == EXST_ERR_INTERRUPTED)
-        return EXIT_INTERRUPT;
-    if (r->keep_going && ev->status != EXST_ERR_NOMEM &&
-        !(ev->status == EXST_ERR_IO && ev->doc.name != NULL)) {
-        const char *what = ev->err.source[0] ? ev->err.source
-                                             : ev->src->path;
-        cli_warn("skipping %s%s: %s", ev->doc.name ? "the rest of " : "",
-                 ev->src->path, ev->err.message);
-        note_bad(r, what, &ev->err);
-        return EXIT_OK;
-    }
-    return cli_report(ev->status, &ev->err);
-}
-
-typedef struct sink sink;
-struct sink {
-    /* Deliver an event; false stops the producer. */
-    bool (*emit)(sink *k, event *ev);
-    replay *r;
-    int rc; /* single-threaded: the consumer's verdict */
-};
-
-static bool emit_direct(sink *k, event *ev)
-{
-    k->rc = handle_event(k->r, ev);
-    return k->rc == EXIT_OK && !cli_is_interrupted();
-}
-
-/* Read one source and emit its documents; false if told to stop. */
-static bool produce_source(sink *k, const source *s)
-{
-    event ev;
-    exst_archive *a = NULL;
-    int fd = STDIN_FILENO;
-    memset(&ev, 0, sizeof ev);
-    ev.src = s;
-    ev.kind = EV_ERROR;
-    if ((ev.status = open_input(s->path, &fd, &ev.err)) != EXST_OK)
-        return k->emit(k, &ev);
-    exst_archive_opts aopts = {.interrupt = &cli_interrupted};
-    ev.status = exst_archive_open(&a, fd, cli_name(s->path), &aopts, &ev.err);
-    bool go_on;
-    if (ev.status != EXST_OK) {
-        go_on = k->emit(k, &ev);
+    v->last = t;
+    double el = t - ((double)v->t0.tv_sec + (double)v->t0.tv_nsec / 1e9);
+    char va[21] = "-";
+    if (p->valid_after != EXST_TIME_NONE)
+        exst_time_iso(va, p->valid_after);
+    double dps = el > 0 ? (double)p->documents / el : 0;
+    double mbs = el > 0 ? (double)p->bytes_in / 1e6 / el : 0;
+    if (p->bytes_total > 0 && p->bytes_in <= p->bytes_total) {
+        double frac = (double)p->bytes_in / (double)p->bytes_total;
+        double eta = frac > 0 && frac < 1 ? el / frac - el : 0;
+        char bar[21];
+        int fill = (int)(frac * 20);
+        for (int i = 0; i < 20; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[20] = '\0';
+        fprintf(stderr,
+                "\r[%s] %s, %llu docs, %.1f docs/s, %.1f MB/s in, "
+                "input %zu/%zu, ETA %02d:%02d ",
+                bar, va, (unsigned long long)p->documents, dps, mbs,
+                p->source, p->sources, (int)(eta / 60), (int)eta % 60);
     } else {
-        ev.stream = (exst_archive_format(a) & EXST_ARCHIVE_TAR) ||
-                    strcmp(s->path, "-") == 0;
-        for (;;) {
-            if (cli_is_interrupted()) {
-                ev.kind = EV_ERROR;
-                ev.status = EXST_ERR_INTERRUPTED;
-                go_on = k->emit(k, &ev);
-                break;
-            }
-            exst_error_clear(&ev.err);
-            ev.status = exst_archive_next(a, &ev.doc, &ev.err);
-            ev.bytes_in = exst_archive_bytes_in(a);
-            if (ev.status != EXST_OK) {
-                ev.kind = EV_ERROR;
-                ev.doc.name = "";  /* marks "after the start" */
-                go_on = k->emit(k, &ev);
-                break;
-            }
-            if (ev.doc.data == NULL) {
-                ev.kind = EV_END;
-                go_on = k->emit(k, &ev);
-                break;
-            }
-            ev.kind = EV_DOC;
-            if (!(go_on = k->emit(k, &ev)))
-                break;
-        }
+        fprintf(stderr, "\r%s, %llu docs, %.1f docs/s, %.1f MB/s in, "
+                        "input %zu/%zu ",
+                va, (unsigned long long)p->documents, dps, mbs, p->source,
+                p->sources);
     }
-    exst_archive_close(a);
-    if (fd != STDIN_FILENO)
-        close(fd);
-    return go_on;
 }
 
-/* ---- the threaded hand-over --------------------------------------- */
-
-#define RING 4
-
-typedef struct slot {
-    event ev;
-    char *buf, *name;
-    size_t cap, name_cap;
-} slot;
-
-typedef struct ring {
-    sink k;                  /* first: the producer's sink */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    slot slots[RING];
-    size_t head, count;      /* next slot to consume, slots filled */
-    bool stop;               /* consumer says: no more */
-    bool done;               /* producer finished every source */
-    const source *srcs;
-    size_t n_src;
-} ring;
-
-static bool grow(char **buf, size_t *cap, size_t need)
+static const char *dur(char *buf, size_t n, int64_t s)
 {
-    if (*cap >= need)
-        return true;
-    size_t c = *cap ? *cap : 1 << 16;
-    while (c < need)
-        c *= 2;
-    char *p = realloc(*buf, c);
-    if (p == NULL)
-        return false;
-    *buf = p;
-    *cap = c;
-    return true;
+    if (s == EXST_TIME_NONE)
+        snprintf(buf, n, "param");
+    else if (s % 86400 == 0 && s > 0)
+        snprintf(buf, n, "%lldd", (long long)(s / 86400));
+    else if (s % 3600 == 0)
+        snprintf(buf, n, "%lldh", (long long)(s / 3600));
+    else
+        snprintf(buf, n, "%llds", (long long)s);
+    return buf;
 }
 
-static bool emit_ring(sink *k, event *ev)
+static void print_fig(const char *label, const char *field, int has,
+                      double v)
 {
-    ring *g = (ring *)k; /* the sink is the ring's first member */
-    pthread_mutex_lock(&g->mu);
-    while (g->count == RING && !g->stop)
-        pthread_cond_wait(&g->cv, &g->mu);
-    if (g->stop) {
-        pthread_mutex_unlock(&g->mu);
-        return false;
-    }
-    slot *sl = &g->slots[(g->head + g->count) % RING];
-    pthread_mutex_unlock(&g->mu);
-    /* The slot is the producer's until it is counted in. */
-    sl->ev = *ev;
-    if (ev->kind == EV_DOC || ev->doc.name != NULL) {
-        const char *nm = ev->doc.name ? ev->doc.name : "";
-        size_t nl = strlen(nm) + 1;
-        size_t dl = ev->kind == EV_DOC ? ev->doc.len : 0;
-        if (!grow(&sl->name, &sl->name_cap, nl) ||
-            !grow(&sl->buf, &sl->cap, dl + 1)) {
-            sl->ev.kind = EV_ERROR;
-            sl->ev.status = EXST_ERR_NOMEM;
-            snprintf(sl->ev.err.message, sizeof sl->ev.err.message,
-                     "out of memory");
-        } else {
-            memcpy(sl->name, nm, nl);
-            sl->ev.doc.name = sl->name;
-            if (ev->kind == EV_DOC) {
-                memcpy(sl->buf, ev->doc.data, dl);
-                sl->buf[dl] = '\0';
-                sl->ev.doc.data = sl->buf;
-            }
-        }
-    }
-    pthread_mutex_lock(&g->mu);
-    g->count++;
-    pthread_cond_broadcast(&g->cv);
-    bool go_on = !g->stop;
-    pthread_mutex_unlock(&g->mu);
-    return go_on && sl->ev.status != EXST_ERR_NOMEM;
+    if (has)
+        fprintf(stderr, "    %-34s %.4f   [%s]\n", label, v, field);
+    else
+        fprintf(stderr, "    %-34s null     [%s]\n", label, field);
 }
 
-static void *producer_main(void *arg)
+static void print_lane(const exst_replay *r, size_t i)
 {
-    ring *g = arg;
-    for (size_t i = 0; i < g->n_src; i++) {
-        if (g->srcs[i].flavor < 0)
-            continue; /* unreadable, listed as skipped */
-        if (!produce_source(&g->k, &g->srcs[i]))
-            break;
+    exst_lane_figures f;
+    char a[21], b[21], p[32], w[32];
+    static const char *const phase[3] = {"bootstrap", "ramp", "steady"};
+    exst_replay_lane(r, i, &f);
+    fprintf(stderr, "  lane P=%s W=%s%s:\n", dur(p, sizeof p, f.staging_period_s),
+            dur(w, sizeof w, f.reset_after_s), f.primary ? " (primary)" : "");
+    for (int k = 0; k < 3; k++) {
+        if (f.span_consensuses[k] == 0)
+            fprintf(stderr, "    %-34s none   [spans.%s]\n", phase[k],
+                    phase[k]);
+        else
+            fprintf(stderr, "    %-34s %s .. %s, %llu consensus%s   "
+                            "[spans.%s]\n",
+                    phase[k], exst_time_iso(a, f.span_from[k]),
+                    exst_time_iso(b, f.span_to[k]),
+                    (unsigned long long)f.span_consensuses[k],
+                    f.span_consensuses[k] == 1 ? "" : "es", phase[k]);
     }
-    pthread_mutex_lock(&g->mu);
-    g->done = true;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-    return NULL;
+    fprintf(stderr, "    %-34s %llu   [consensuses]\n",
+            "steady consensuses counted", (unsigned long long)f.consensuses);
+    print_fig("mean stripped exit bandwidth", "mean_stripped_fraction",
+              f.has_steady, f.mean_stripped_fraction);
+    if (f.has_steady)
+        fprintf(stderr, "    %-34s %.4f at %s   [peak_stripped_fraction, "
+                        "peak_at]\n",
+                "peak stripped exit bandwidth", f.peak_stripped_fraction,
+                exst_time_iso(a, f.peak_at));
+    else
+        fprintf(stderr, "    %-34s null   [peak_stripped_fraction]\n",
+                "peak stripped exit bandwidth");
+    print_fig("mean relays stripped", "mean_stripped", f.has_steady,
+              f.mean_stripped);
+    fprintf(stderr, "    %-34s %llu   [relays_staged]\n",
+            "distinct relays stripped", (unsigned long long)f.relays_staged);
+    print_fig("share of exit consensuses denied", "denied_share",
+              f.has_denied_share, f.denied_share);
+    if (f.watched > 0 || f.has_watched_share) {
+        print_fig("... of watched relays", "watched_denied_share",
+                  f.has_watched_share, f.watched_denied_share);
+        fprintf(stderr, "    %-34s %llu, %llu denied every time   [watched, "
+                        "fully_denied]\n",
+                "watched relays that were exits",
+                (unsigned long long)f.watched,
+                (unsigned long long)f.fully_denied);
+    }
+    fprintf(stderr, "    %-34s %zu   [gaps]\n", "archive gaps of W or more",
+            f.gaps);
+    for (size_t g = 0; g < f.gaps && g < 5; g++) {
+        int64_t from, to;
+        uint64_t h;
+        exst_replay_gap(r, i, g, &from, &to, &h);
+        fprintf(stderr, "      %s .. %s (%llu hour%s missing)\n",
+                exst_time_iso(a, from), exst_time_iso(b, to),
+                (unsigned long long)h, h == 1 ? "" : "s");
+    }
+    if (f.gaps > 5)
+        fprintf(stderr, "      ... and %zu more (see --summary)\n",
+                f.gaps - 5);
 }
 
-static int run_threaded(replay *r, const source *srcs, size_t n_src)
+static void print_table(const exst_replay *r)
 {
-    ring *g = calloc(1, sizeof *g);
-    pthread_t th;
-    int rc = EXIT_OK;
-    if (g == NULL) {
-        cli_msg("out of memory");
-        return EXIT_FAIL;
+    fprintf(stderr, "  lanes (steady consensuses only):\n"
+                    "    %-5s %-5s %7s %10s %10s %9s %8s %8s %8s\n",
+            "P", "W", "steady", "mean_frac", "peak_frac", "mean_strp",
+            "staged", "denied", "w_denied");
+    for (size_t i = 0; i < exst_replay_lane_count(r); i++) {
+        exst_lane_figures f;
+        char p[32], w[32], c[4][16];
+        exst_replay_lane(r, i, &f);
+        snprintf(c[0], 16, f.has_steady ? "%.4f" : "null",
+                 f.mean_stripped_fraction);
+        snprintf(c[1], 16, f.has_steady ? "%.4f" : "null",
+                 f.peak_stripped_fraction);
+        snprintf(c[2], 16, f.has_denied_share ? "%.4f" : "null",
+                 f.denied_share);
+        snprintf(c[3], 16, f.has_watched_share ? "%.4f" : "null",
+                 f.watched_denied_share);
+        fprintf(stderr, "    %-5s %-5s %7llu %10s %10s %9.2f %8llu %8s %8s%s\n",
+                dur(p, sizeof p, f.staging_period_s),
+                dur(w, sizeof w, f.reset_after_s),
+                (unsigned long long)f.consensuses, c[0], c[1],
+                f.has_steady ? f.mean_stripped : 0.0,
+                (unsigned long long)f.relays_staged, c[2], c[3],
+                f.primary ? "  primary" : "");
     }
-    g->k.emit = emit_ring;
-    g->k.r = r;
-    g->srcs = srcs;
-    g->n_src = n_src;
-    pthread_mutex_init(&g->mu, NULL);
-    pthread_cond_init(&g->cv, NULL);
-    if (pthread_create(&th, NULL, producer_main, g) != 0) {
-        cli_msg("cannot start the reader thread");
-        free(g);
-        return EXIT_FAIL;
-    }
-    bool signalled = false;
-    for (;;) {
-        pthread_mutex_lock(&g->mu);
-        while (g->count == 0 && !g->done) {
-            if (cli_is_interrupted() && !signalled) {
-                /* Wake a reader blocked in read(2): its EINTR ends it. */
-                signalled = true;
-                pthread_kill(th, SIGINT);
-            }
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 100000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
-            pthread_cond_timedwait(&g->cv, &g->mu, &ts);
-        }
-        if (g->count == 0) { /* done */
-            pthread_mutex_unlock(&g->mu);
-            break;
-        }
-        slot *sl = &g->slots[g->head];
-        pthread_mutex_unlock(&g->mu);
-        r->cur_source = (size_t)(sl->ev.src - srcs) + 1;
-        rc = handle_event(r, &sl->ev);
-        if (rc == EXIT_OK && cli_is_interrupted())
-            rc = EXIT_INTERRUPT;
-        pthread_mutex_lock(&g->mu);
-        g->head = (g->head + 1) % RING;
-        g->count--;
-        if (rc != EXIT_OK)
-            g->stop = true;
-        pthread_cond_broadcast(&g->cv);
-        pthread_mutex_unlock(&g->mu);
-        if (rc != EXIT_OK)
-            break;
-    }
-    pthread_mutex_lock(&g->mu);
-    const bool reader_done = g->done;
-    pthread_mutex_unlock(&g->mu);
-    if (rc != EXIT_OK && !reader_done)
-        pthread_kill(th, SIGINT); /* a reader blocked in read(2) */
-    pthread_join(th, NULL);
-    for (size_t i = 0; i < RING; i++) {
-        free(g->slots[i].buf);
-        free(g->slots[i].name);
-    }
-    pthread_cond_destroy(&g->cv);
-    pthread_mutex_destroy(&g->mu);
-    free(g);
-    return rc;
+    fprintf(stderr, "    (fields: consensuses, mean_stripped_fraction, "
+                    "peak_stripped_fraction, mean_stripped, relays_staged, "
+                    "denied_share, watched_denied_share)\n");
 }
 
-static int run_sources(replay *r, const source *srcs, size_t n_src)
+static void print_summary(const exst_replay *r, int rc, bool committed_db)
 {
-    if (r->threads > 1)
-        return run_threaded(r, srcs, n_src);
-    sink k = {.emit = emit_direct, .r = r, .rc = EXIT_OK};
-    for (size_t i = 0; i < n_src; i++) {
-        if (srcs[i].flavor < 0)
-            continue; /* unreadable, listed as skipped */
-        r->cur_source = i + 1;
-        if (!produce_source(&k, &srcs[i]))
-            break;
-    }
-    if (k.rc == EXIT_OK && cli_is_interrupted())
-        return EXIT_INTERRUPT;
-    return k.rc;
-}
-
-static void print_summary(const replay *r, int rc)
-{
-    const stats *st = &r->st;
+    const exst_replay_stats *st = exst_replay_get_stats(r);
     char a[21], b[21];
     if (cli_verbosity < 0 && rc == EXIT_OK)
         return;
-    fprintf(stderr, "exitstage: replay summary%s\n",
-            rc == EXIT_OK ? "" : " (stopped early; history committed up to "
-                                 "the last good consensus)");
+    const char *note = "";
+    if (rc != EXIT_OK && committed_db)
+        note = st->commit_failed
+                   ? " (stopped early; the history could NOT be committed)"
+                   : " (stopped early; history committed up to the last "
+                     "good consensus)";
+    else if (rc != EXIT_OK)
+        note = " (stopped early)";
+    fprintf(stderr, "exitstage: replay summary%s\n", note);
+    if (st->processed == 0 && st->resumed > 0) {
+        fprintf(stderr, "  nothing new: all %llu consensus%s were already in "
+                        "the history, so nothing was analysed\n",
+                (unsigned long long)st->resumed,
+                st->resumed == 1 ? "" : "es");
+        return;
+    }
     fprintf(stderr, "  consensuses processed:   %llu (ns %llu, microdesc "
-                    "%llu)\n",
+                    "%llu)   [archive.documents, archive.by_flavor]\n",
             (unsigned long long)st->processed,
             (unsigned long long)st->by_flavor[0],
             (unsigned long long)st->by_flavor[1]);
     if (st->processed > 0)
-        fprintf(stderr, "  time span:               %s .. %s\n",
+        fprintf(stderr, "  time span:               %s .. %s   "
+                        "[archive.first, archive.last]\n",
                 exst_time_iso(a, st->first), exst_time_iso(b, st->last));
+    fprintf(stderr, "  hours counted:           %llu, one consensus each   "
+                    "[archive.hours]\n",
+            (unsigned long long)st->hours);
     fprintf(stderr, "  gaps in the archive:     %llu (%llu hour%s missing)\n",
             (unsigned long long)st->gaps,
             (unsigned long long)st->missing_hours,
             st->missing_hours == 1 ? "" : "s");
-    fprintf(stderr, "  already in the history:  %llu skipped\n",
-            (unsigned long long)st->resumed_skips);
+    fprintf(stderr, "  already in the history:  %llu skipped   "
+                    "[archive.skipped.resumed]\n",
+            (unsigned long long)st->resumed);
     if (st->duplicates)
-        fprintf(stderr, "  duplicates skipped:      %llu\n",
+        fprintf(stderr, "  duplicates skipped:      %llu   "
+                        "[archive.skipped.duplicates]\n",
                 (unsigned long long)st->duplicates);
-    fprintf(stderr, "  relays ever staged:      %zu\n", st->staged.n);
-    if (st->processed > 0)
-        fprintf(stderr, "  stripped exit bandwidth: mean %.4f, peak %.4f "
-                        "at %s\n",
-                st->frac_sum / (double)st->processed, st->frac_peak,
-                exst_time_iso(a, st->frac_peak_at));
-    if (st->after_warm > 0)
-        fprintf(stderr, "  after warming up:        mean %.4f over %llu "
-                        "consensuses\n",
-                st->warm_frac_sum / (double)st->after_warm,
-                (unsigned long long)st->after_warm);
-    if (st->warm_from != EXST_TIME_NONE)
-        fprintf(stderr, "  warming up:              %s .. %s (every relay "
-                        "looks new)\n",
-                exst_time_iso(a, st->warm_from),
-                exst_time_iso(b, st->warm_to));
-    else
-        fprintf(stderr, "  warming up:              no\n");
-    if (st->bad > 0) {
-        fprintf(stderr, "  bad documents skipped:   %llu\n",
+    if (st->not_consensus)
+        fprintf(stderr, "  not consensuses:         %llu skipped   "
+                        "[archive.skipped.not_consensus]\n",
+                (unsigned long long)st->not_consensus);
+    if (st->outside)
+        fprintf(stderr, "  outside --since/--until: %llu skipped   "
+                        "[archive.skipped.outside_since_until]\n",
+                (unsigned long long)st->outside);
+    if (st->bad) {
+        fprintf(stderr, "  bad documents skipped:   %llu   "
+                        "[archive.skipped.bad]\n",
                 (unsigned long long)st->bad);
-        for (uint64_t i = 0; i < st->bad && i < MAX_LISTED_SKIPS; i++)
-            if (st->bad_names[i])
-                fprintf(stderr, "    %s\n", st->bad_names[i]);
+        for (size_t i = 0; i < exst_replay_bad_count(r); i++)
+            fprintf(stderr, "    %s\n", exst_replay_bad(r, i));
     }
+    for (size_t i = 0; i < exst_replay_lane_count(r) && i < 1; i++)
+        print_lane(r, i);
+    if (exst_replay_lane_count(r) > 1)
+        print_table(r);
 }
+
+/* ---- the command ------------------------------------------------------ */
 
 int cmd_replay(int argc, char **argv)
 {
@@ -803,229 +428,341 @@ int cmd_replay(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {"db", required_argument, NULL, OPT_DB},
         {"timeline", required_argument, NULL, OPT_TIMELINE},
+        {"timeline-format", required_argument, NULL, OPT_TIMELINE_FORMAT},
         {"out-dir", required_argument, NULL, OPT_OUT_DIR},
         {"reports-dir", required_argument, NULL, OPT_REPORTS_DIR},
-        {"quiet", no_argument, NULL, OPT_QUIET},
         {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
         {"digests", no_argument, NULL, OPT_DIGESTS},
         {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
         {"threads", required_argument, NULL, OPT_THREADS},
+        {"read-ahead", required_argument, NULL, OPT_READ_AHEAD},
+        {"spool-dir", required_argument, NULL, OPT_SPOOL_DIR},
+        {"since", required_argument, NULL, OPT_SINCE},
+        {"until", required_argument, NULL, OPT_UNTIL},
+        {"summary", required_argument, NULL, OPT_SUMMARY},
+        {"html", required_argument, NULL, OPT_HTML},
+        {"watchlist", required_argument, NULL, OPT_WATCHLIST},
+        {"watch-badexit", no_argument, NULL, OPT_WATCH_BADEXIT},
+        {"trace", required_argument, NULL, OPT_TRACE},
+        {"trace-file", required_argument, NULL, OPT_TRACE_FILE},
+        {"trace-out", required_argument, NULL, OPT_TRACE_OUT},
         CLI_POLICY_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
-    replay r;
-    int ch, rc;
-    bool digests = false;
-    cli_out tl_out = {.fd = -1};
-    bool tl_open = false;
-    memset(&r, 0, sizeof r);
-    r.checkpoint = DEFAULT_CHECKPOINT;
-    r.threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
-    r.st.warm_from = EXST_TIME_NONE;
-    r.prev_t = INT64_MIN;
+    cli_policy pol;
+    exst_replay_opts o;
+    int64_t periods[MAX_LIST], resets[MAX_LIST];
+    char **trace = NULL;
+    size_t n_trace = 0;
+    const char *db_arg = NULL, *summary = NULL, *html = NULL;
+    const char *trace_file = NULL;
+    char *db = NULL, *spool = NULL;
+    int ch, rc = EXIT_OK, li = 0;
+    exst_replay *r = NULL;
+    exst_lock *lock = NULL;
+    exst_error err;
+    view v;
+
+    memset(&pol, 0, sizeof pol);
+    memset(&o, 0, sizeof o);
+    memset(&v, 0, sizeof v);
+    exst_error_clear(&err);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    o.threads = ncpu > 1 ? (unsigned)(ncpu > 64 ? 64 : ncpu) : 1;
+    o.timeline_fd = STDOUT_FILENO;
+    o.trace_fd = STDOUT_FILENO;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while (rc == EXIT_OK &&
+           (ch = getopt_long(argc, argv, "h" CLI_GLOBAL_SHORTOPTS, longopts,
+                             &li)) != -1) {
+        const char *name = ch >= OPT_STAGING_PERIOD
+                               ? cli_optname(argv, longopts, li)
+                               : "";
         switch (ch) {
         case 'h':
             replay_help();
-            return EXIT_OK;
+            goto out;
         case OPT_DB:
-            r.db = optarg;
+            db_arg = optarg;
+            break;
+        case OPT_STAGING_PERIOD:
+            rc = duration_list(periods, &o.n_periods, name, optarg);
+            o.periods = periods;
+            break;
+        case OPT_RESET_AFTER:
+            rc = duration_list(resets, &o.n_resets, name, optarg);
+            o.resets = resets;
             break;
         case OPT_TIMELINE:
-            r.timeline_path = optarg;
+            o.timeline_path = optarg;
+            break;
+        case OPT_TIMELINE_FORMAT:
+            if (strcmp(optarg, "csv") == 0)
+                o.timeline_csv = 1;
+            else if (strcmp(optarg, "ndjson") != 0)
+                rc = cli_usage("%s: expected 'ndjson' or 'csv', found '%s'",
+                               name, optarg);
             break;
         case OPT_OUT_DIR:
-            r.out_dir = optarg;
-            break;
         case OPT_REPORTS_DIR:
-            r.reports_dir = optarg;
-            break;
-        case OPT_QUIET:
-            r.quiet = true;
+        case OPT_SPOOL_DIR:
+            if (strcmp(optarg, "-") == 0) {
+                rc = cli_usage("%s: '-' is not a directory", name);
+                break;
+            }
+            if (ch == OPT_OUT_DIR)
+                o.out_dir = optarg;
+            else if (ch == OPT_REPORTS_DIR)
+                o.reports_dir = optarg;
+            else
+                o.spool_dir = optarg;
             break;
         case OPT_KEEP_GOING:
-            r.keep_going = true;
+            o.keep_going = 1;
             break;
         case OPT_DIGESTS:
-            digests = true;
+            o.digests = 1;
             break;
         case OPT_CHECKPOINT: {
             char *end = NULL;
-            unsigned long v = strtoul(optarg, &end, 10);
-            if (end == optarg || *end != '\0' || v == 0 || v > 1000000)
-                return cli_usage("--checkpoint: expected a number of "
-                                 "consensuses from 1 to 1000000");
-            r.checkpoint = (unsigned)v;
+            unsigned long x = strtoul(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || x == 0 || x > 1000000)
+                rc = cli_usage("%s: expected a number of consensuses from 1 "
+                               "to 1000000", name);
+            o.checkpoint = (unsigned)x;
             break;
         }
-        case OPT_THREADS:
-            if (strcmp(optarg, "1") == 0)
-                r.threads = 1;
-            else if (strcmp(optarg, "2") == 0)
-                r.threads = 2;
-            else
-                return cli_usage("--threads: expected 1 or 2");
+        case OPT_THREADS: {
+            char *end = NULL;
+            unsigned long x = strtoul(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || x == 0 || x > 64)
+                rc = cli_usage("%s: expected a number from 1 to 64", name);
+            o.threads = (unsigned)x;
+            break;
+        }
+        case OPT_READ_AHEAD:
+            rc = size_arg(&o.read_ahead, name, optarg);
+            break;
+        case OPT_SINCE:
+            rc = cli_time(&o.since, name, optarg);
+            o.since_set = 1;
+            break;
+        case OPT_UNTIL:
+            rc = cli_time(&o.until, name, optarg);
+            o.until_set = 1;
+            break;
+        case OPT_SUMMARY:
+            summary = optarg;
+            break;
+        case OPT_HTML:
+            html = optarg;
+            break;
+        case OPT_WATCHLIST:
+            o.watchlist_path = optarg;
+            break;
+        case OPT_WATCH_BADEXIT:
+            o.watch_badexit = 1;
+            break;
+        case OPT_TRACE: {
+            char **l = realloc(trace, (n_trace + 1) * sizeof *l);
+            if (l == NULL) {
+                cli_msg("out of memory");
+                rc = EXIT_FAIL;
+                break;
+            }
+            trace = l;
+            trace[n_trace] = malloc(strlen(optarg) + 1);
+            if (trace[n_trace] == NULL) {
+                cli_msg("out of memory");
+                rc = EXIT_FAIL;
+                break;
+            }
+            memcpy(trace[n_trace++], optarg, strlen(optarg) + 1);
+            break;
+        }
+        case OPT_TRACE_FILE:
+            trace_file = optarg;
+            break;
+        case OPT_TRACE_OUT:
+            o.trace_path = optarg;
             break;
         case '?':
-            return cli_usage("replay: unknown option or missing value in "
-                             "'%s'", argv[optind - 1]);
+            rc = cli_usage("replay: unknown option or missing value in '%s'",
+                           argv[optind - 1]);
+            break;
         default:
-            rc = cli_policy_option(&r.pol, ch, optarg);
-            if (rc != EXIT_OK)
-                return rc < 0 ? cli_usage("replay: unexpected option") : rc;
+            rc = cli_policy_option(&pol, ch, optarg);
+            if (rc < 0)
+                rc = cli_usage("replay: unexpected option");
         }
     }
-    if (r.db == NULL)
-        return cli_usage("replay: --db FILE is required");
-    if (optind == argc)
-        return cli_usage("replay: expected at least one PATH ('-' for "
-                         "standard input)");
-    if ((rc = cli_policy_check(&r.pol)) != EXIT_OK)
-        return rc;
-    int n_stdin = 0;
+    if (rc != EXIT_OK)
+        goto out;
+    if (optind == argc) {
+        rc = cli_usage("replay: expected at least one PATH ('-' for "
+                       "standard input)");
+        goto out;
+    }
+    if ((rc = cli_policy_check(&pol)) != EXIT_OK)
+        goto out;
+    if (o.digests && o.timeline_path == NULL) {
+        rc = cli_usage("replay: --digests needs --timeline");
+        goto out;
+    }
+    if (o.digests && o.timeline_csv) {
+        rc = cli_usage("replay: --digests needs the ndjson timeline");
+        goto out;
+    }
+    if (trace_file != NULL &&
+        (rc = read_lines(&trace, &n_trace, trace_file)) != EXIT_OK)
+        goto out;
+    if (n_trace > 0 && o.trace_path == NULL)
+        o.trace_path = "-";
+    if (o.trace_path != NULL && n_trace == 0) {
+        rc = cli_usage("replay: --trace-out needs --trace or --trace-file");
+        goto out;
+    }
+    int n_stdin = 0, n_stdout = 0;
     for (int i = optind; i < argc; i++)
         n_stdin += strcmp(argv[i], "-") == 0;
-    if (n_stdin > 1)
-        return cli_usage("replay: '-' may be given once");
-    if (digests && r.timeline_path == NULL)
-        return cli_usage("replay: --digests needs --timeline");
-    if (digests)
-        r.pol.so.produce |= EXST_STAGE_DIGESTS;
-    r.progress = !r.quiet && cli_verbosity >= 0 && isatty(STDERR_FILENO);
-
-    /* Expand and sort the inputs. */
-    char **paths = NULL;
-    size_t n_paths = 0;
-    exst_error err;
-    exst_error_clear(&err);
-    int s = exst_collect_paths(&paths, &n_paths,
-                               (const char *const *)(argv + optind),
-                               (size_t)(argc - optind), &err);
-    if (s != EXST_OK)
-        return cli_report(s, &err);
-    source *srcs = calloc(n_paths + 1, sizeof *srcs);
-    exst_lock *lock = NULL;
-    if (srcs == NULL) {
-        exst_paths_free(paths, n_paths);
-        cli_msg("out of memory");
-        return EXIT_FAIL;
+    n_stdout += o.timeline_path && strcmp(o.timeline_path, "-") == 0;
+    n_stdout += o.trace_path && strcmp(o.trace_path, "-") == 0;
+    n_stdout += summary && strcmp(summary, "-") == 0;
+    n_stdout += html && strcmp(html, "-") == 0;
+    if (n_stdin > 1) {
+        rc = cli_usage("replay: '-' may be given once");
+        goto out;
     }
-    size_t n_src = 0;
-    source stdin_src = {0};
-    bool has_stdin = false;
-    rc = EXIT_OK;
-    for (size_t i = 0; i < n_paths && rc == EXIT_OK; i++) {
-        if (strcmp(paths[i], "-") == 0) {
-            stdin_src.path = paths[i];
-            has_stdin = true;
-            continue;
+    if (n_stdout > 1) {
+        rc = cli_usage("replay: only one of --timeline, --trace-out, "
+                       "--summary and --html may be '-' (standard output "
+                       "carries one stream)");
+        goto out;
+    }
+    const cli_path paths[] = {
+        {"--db", db_arg},           {"--timeline", o.timeline_path},
+        {"--summary", summary},     {"--html", html},
+        {"--trace-out", o.trace_path},
+    };
+    if ((rc = cli_check_distinct(paths, 5)) != EXIT_OK)
+        goto out;
+    if (o.out_dir && mkdir(o.out_dir, 0777) != 0 && errno != EEXIST) {
+        cli_msg("cannot create '%s': %s", o.out_dir, strerror(errno));
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    if (o.reports_dir && mkdir(o.reports_dir, 0777) != 0 && errno != EEXIST) {
+        cli_msg("cannot create '%s': %s", o.reports_dir, strerror(errno));
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    if (o.spool_dir == NULL) {
+        const char *t = getenv("TMPDIR");
+        o.spool_dir = t != NULL && t[0] != '\0' ? t : "/tmp";
+    }
+    (void)spool;
+
+    o.stage = pol.so;
+    o.parse = pol.popts;
+    o.clock = pol.clock;
+    o.clock_set = pol.so.clock_set;
+    o.bootstrap = pol.bootstrap;
+    o.bootstrap_set = pol.bootstrap_set;
+    o.trace = (const char *const *)trace;
+    o.n_trace = n_trace;
+    o.warn = on_warn;
+    o.info = on_info;
+    o.progress = on_progress;
+    o.ud = &v;
+    o.interrupt = &cli_interrupted;
+    v.progress = cli_verbosity >= 0 && isatty(STDERR_FILENO);
+
+    cli_install_signals();
+    if (db_arg != NULL) {
+        if ((rc = cli_resolve(&db, db_arg)) != EXIT_OK)
+            goto out;
+        o.db_path = db;
+        int s = exst_lock_acquire(&lock, db, pol.wait_s, &cli_interrupted,
+                                  &err);
+        if (s != EXST_OK) {
+            rc = s == EXST_ERR_INTERRUPTED ? cli_interrupt_status()
+                                           : cli_report(s, &err);
+            goto out;
         }
-        srcs[n_src].path = paths[i];
-        srcs[n_src].order = i;
-        rc = peek_source(&srcs[n_src], &r);
-        r.total_bytes += srcs[n_src].size;
-        n_src++;
     }
-    if (rc != EXIT_OK)
-        goto out;
-    qsort(srcs, n_src, sizeof *srcs, cmp_source);
-    if (has_stdin)
-        srcs[n_src++] = stdin_src; /* a stream cannot be peeked: last */
-    r.n_sources = n_src;
-
-    if (r.out_dir && mkdir(r.out_dir, 0755) != 0 && errno != EEXIST) {
-        cli_msg("cannot create '%s': %s", r.out_dir, strerror(errno));
-        rc = EXIT_FAIL;
-        goto out;
-    }
-    if (r.reports_dir && mkdir(r.reports_dir, 0755) != 0 && errno != EEXIST) {
-        cli_msg("cannot create '%s': %s", r.reports_dir, strerror(errno));
-        rc = EXIT_FAIL;
-        goto out;
-    }
-    s = exst_lock_acquire(&lock, r.db, r.pol.wait_s, &cli_interrupted, &err);
+    int s = exst_replay_new(&r, &o, &err);
     if (s != EXST_OK) {
         rc = cli_report(s, &err);
+        if (s == EXST_ERR_DB)
+            cli_msg("to recover: 'exitstage db rollback --db %s', or replay "
+                    "into a new history", db_arg);
         goto out;
     }
-    rc = cli_open_history(&r.h, r.db, true, &r.pol);
-    if (rc != EXIT_OK)
-        goto out;
-    if ((rc = cli_check_history(&r.pol, r.h, r.db)) != EXIT_OK)
-        goto out;
-    r.resume_point = exst_history_newest(r.h);
-    r.resume_flavors = exst_history_newest_flavors(r.h);
-    if (r.timeline_path) {
-        if (strcmp(r.timeline_path, "-") == 0) {
-            r.timeline = stdout;
-        } else {
-            /* Written to a temporary file and renamed at the end, so a
-             * crash never leaves a half-written timeline behind. */
-            int fd2;
-            if ((rc = cli_out_open(&tl_out, r.timeline_path)) != EXIT_OK)
-                goto out;
-            tl_open = true;
-            if ((fd2 = dup(tl_out.fd)) < 0 ||
-                (r.timeline = fdopen(fd2, "w")) == NULL) {
-                cli_msg("cannot create '%s': %s", r.timeline_path,
-                        strerror(errno));
-                rc = EXIT_FAIL;
-                goto out;
-            }
-        }
+    s = exst_replay_inputs(r, (const char *const *)(argv + optind),
+                           (size_t)(argc - optind), &err);
+    if (s == EXST_OK) {
+        clock_gettime(CLOCK_MONOTONIC, &v.t0);
+        s = exst_replay_run(r, &err);
     }
-    r.pol.so.produce |= (r.timeline ? EXST_STAGE_TIMELINE : 0u) |
-                        (r.out_dir ? EXST_STAGE_OUTPUT : 0u) |
-                        (r.reports_dir ? EXST_STAGE_REPORT : 0u);
-    cli_install_signals();
-    clock_gettime(CLOCK_MONOTONIC, &r.t0);
-    rc = run_sources(&r, srcs, n_src);
-    if (cli_is_interrupted() && (rc == EXIT_OK || rc == EXIT_INTERRUPT))
-        rc = EXIT_INTERRUPT; /* a SIGINT during the last document counts */
-    progress(&r, 0, true);
-    if (r.timeline) {
-        bool bad = fflush(r.timeline) != 0;
-        if (r.timeline != stdout) {
-            bad |= fclose(r.timeline) != 0;
-            r.timeline = NULL;
-        }
-        if (bad && rc == EXIT_OK) {
-            cli_msg("cannot write timeline '%s': %s", r.timeline_path,
-                    strerror(errno));
-            rc = EXIT_FAIL;
-        }
-        /* The records written match the history committed below, also
-         * when the replay stopped early. */
-        if (tl_open && !bad) {
-            tl_open = false;
-            int trc = cli_out_commit(&tl_out);
-            if (rc == EXIT_OK)
-                rc = trc;
-        }
-    }
-    /* Commit the state after the last good consensus (SPEC 4.4). */
-    if (r.since_commit > 0 || (rc == EXIT_OK && access(r.db, F_OK) != 0)) {
-        int crc = commit(&r);
-        if (rc == EXIT_OK)
-            rc = crc;
-    }
-    if (rc == EXIT_INTERRUPT)
+    if (v.progress && v.last > 0)
+        fputc('\n', stderr);
+    if (s == EXST_ERR_INTERRUPTED || (s != EXST_OK && cli_is_interrupted())) {
+        rc = cli_interrupt_status();
         cli_msg("interrupted; history committed up to the last complete "
                 "consensus");
-    print_summary(&r, rc);
+    } else if (s != EXST_OK) {
+        rc = cli_report(s, &err);
+    }
+    /* The summary and the page, all or nothing, whatever stopped it. */
+    exst_outset *outs = NULL;
+    char *sum_json = NULL, *adoc = NULL, *page = NULL;
+    size_t page_len = 0;
+    exst_error e2;
+    exst_error_clear(&e2);
+    int s2 = EXST_OK;
+    if (summary != NULL)
+        s2 = exst_replay_summary_json(&sum_json, r, 0, &e2);
+    if (s2 == EXST_OK && html != NULL) {
+        s2 = exst_replay_summary_json(&adoc, r, 1, &e2);
+        if (s2 == EXST_OK)
+            s2 = exst_html_render(&page, &page_len, adoc, strlen(adoc), NULL,
+                                  &e2);
+    }
+    if (s2 == EXST_OK && (summary != NULL || html != NULL)) {
+        s2 = exst_outset_new(&outs, &e2);
+        bool sum_out = summary && strcmp(summary, "-") == 0;
+        bool html_out = html && strcmp(html, "-") == 0;
+        if (s2 == EXST_OK && summary && !sum_out)
+            s2 = exst_outset_add(outs, summary, sum_json, strlen(sum_json),
+                                 &e2);
+        if (s2 == EXST_OK && html && !html_out)
+            s2 = exst_outset_add(outs, html, page, page_len, &e2);
+        if (s2 == EXST_OK && sum_out &&
+            cli_write_stdout(sum_json, strlen(sum_json)) != EXIT_OK)
+            s2 = EXST_ERR_IO;
+        if (s2 == EXST_OK && html_out &&
+            cli_write_stdout(page, page_len) != EXIT_OK)
+            s2 = EXST_ERR_IO;
+        if (s2 == EXST_OK)
+            s2 = exst_outset_commit(outs, &e2);
+    }
+    if (s2 != EXST_OK) {
+        if (e2.message[0] != '\0')
+            cli_report(s2, &e2);
+        if (rc == EXIT_OK)
+            rc = cli_exit_status(s2);
+    }
+    exst_outset_free(outs);
+    exst_free(sum_json);
+    exst_free(adoc);
+    exst_free(page);
+    print_summary(r, rc, db_arg != NULL);
 out:
-    if (r.timeline != NULL && r.timeline != stdout)
-        fclose(r.timeline);
-    if (tl_open)
-        cli_out_abort(&tl_out);
-    for (uint64_t i = 0; i < r.st.bad && i < MAX_LISTED_SKIPS; i++)
-        free(r.st.bad_names[i]);
-    free(r.st.staged.v);
-    free(r.st.staged.used);
-    exst_history_free(r.h);
+    exst_replay_free(r);
     exst_lock_release(lock);
-    free(srcs);
-    exst_paths_free(paths, n_paths);
+    free(db);
+    for (size_t i = 0; i < n_trace; i++)
+        free(trace[i]);
+    free(trace);
     return rc;
 }

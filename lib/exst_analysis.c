@@ -129,6 +129,12 @@ void exstp_analysis_free(exstp_analysis *a)
     exstp_free(a);
 }
 
+void exstp_analysis_set_info(exstp_analysis *a,
+                             const exstp_analysis_info *info)
+{
+    a->info = *info;
+}
+
 int exstp_analysis_add_lane(exstp_analysis *a, int64_t P, int64_t W,
                             exst_error *err)
 {
@@ -334,7 +340,8 @@ int exstp_analysis_watch(exstp_analysis *a, const uint8_t id[20],
 }
 
 int exstp_analysis_relay(exstp_analysis *a, const uint8_t id[20],
-                         const char *nick, size_t nick_len, bool badexit,
+                         const char *nick, size_t nick_len, bool exit,
+                         bool badexit,
                          const uint8_t *strip, const uint8_t *steady,
                          exst_error *err)
 {
@@ -351,7 +358,7 @@ int exstp_analysis_relay(exstp_analysis *a, const uint8_t id[20],
     /* Counted only where this document is the one counted for its hour,
      * as an exit candidate without BadExit, strictly before it was
      * caught, in a steady consensus of the lane. */
-    if (!a->cur_counted || badexit ||
+    if (!a->cur_counted || badexit || !exit ||
         (w->caught != EXST_TIME_NONE && a->cur_t >= w->caught))
         return EXST_OK;
     for (size_t i = 0; i < a->n_lanes; i++) {

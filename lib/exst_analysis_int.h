@@ -40,6 +40,9 @@ typedef struct exstp_analysis_info {
 int exstp_analysis_new(exstp_analysis **out, const exstp_analysis_info *info,
                        exst_error *err);
 void exstp_analysis_free(exstp_analysis *a);
+/* Replace the policy shown at the top (report: from a summary). */
+void exstp_analysis_set_info(exstp_analysis *a,
+                             const exstp_analysis_info *info);
 
 /* Lanes, in order (P outer, W inner; the first is primary).  P or W of
  * EXST_TIME_NONE means "the consensus parameter, else the default": the
@@ -78,12 +81,14 @@ int exstp_analysis_watch(exstp_analysis *a, const uint8_t id[20],
  * first such consensus. */
 void exstp_analysis_watch_badexit(exstp_analysis *a, bool on);
 /* One relay of the current counted-or-not document: is it an exit
- * candidate, does it carry BadExit, its nickname; and per lane whether it
+ * candidate (exit), does it carry BadExit, its nickname; and per lane whether it
  * was stripped (strip[lane], n_lanes entries) and whether the document is
- * steady for the lane (steady[lane]).  Call for every exit candidate of
- * every document (only watched or possibly watched relays are kept). */
+ * steady for the lane (steady[lane]).  Call for every exit candidate and
+ * every BadExit relay of every document (only watched or possibly watched
+ * relays are kept). */
 int exstp_analysis_relay(exstp_analysis *a, const uint8_t id[20],
-                         const char *nick, size_t nick_len, bool badexit,
+                         const char *nick, size_t nick_len, bool exit,
+                         bool badexit,
                          const uint8_t *strip, const uint8_t *steady,
                          exst_error *err);
 /* Whether relay figures are wanted at all (a watch list or

@@ -418,6 +418,8 @@ static int build_timeline(exst_stage_result *r, const work *wk,
         json_object_set_new(root, "stripped_relays", held);
     if (wk->o->produce & EXST_STAGE_DIGESTS)
         json_object_set_new(root, "sha256", json_string(wk->sha_in));
+    if (wk->o->produce & EXST_STAGE_PRIMARY)
+        json_object_set_new(root, "primary", json_true());
     return exstp_json_finish(&r->timeline, root, true, err);
 }
 
@@ -456,7 +458,7 @@ static size_t scan_relays(exstp_obs *ob, uint8_t (*present)[20], size_t *idx,
         ob->flags[i] = f;
         ob->run_start[i] = EXST_TIME_NONE;
         ob->event[i] = 0xFF;
-        if (!(f & (EXSTP_OBS_EXIT | EXSTP_OBS_PRESENT)))
+        if (!(f & (EXSTP_OBS_EXIT | EXSTP_OBS_PRESENT | EXSTP_OBS_BADEXIT)))
             continue;
         exstp_relay_id(c, i, ob->ids[i]);
         if (f & EXSTP_OBS_PRESENT) {

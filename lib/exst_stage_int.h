@@ -27,8 +27,9 @@ typedef struct exstp_obs {
     int64_t W;               /* reset window in effect */
     size_t n;                /* relays in c */
     uint8_t *flags;          /* per relay, EXSTP_OBS_* */
-    uint8_t (*ids)[20];      /* per relay; decoded for exit candidates and
-                                present relays, zero otherwise */
+    uint8_t (*ids)[20];      /* per relay; decoded for exit candidates,
+                                BadExit and present relays, zero
+                                otherwise */
     int64_t *run_start;      /* per relay: after the update; EXST_TIME_NONE
                                 when not present */
     uint8_t *event;          /* per relay: EXST_RUN_*, or 0xFF */

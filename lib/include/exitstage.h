@@ -1016,6 +1016,8 @@ typedef enum exst_source {
 #define EXST_STAGE_HELD 0x10u    /* the timeline record lists the stripped
                                     relays with nickname, bandwidth, run
                                     start and eligibility */
+#define EXST_STAGE_PRIMARY 0x20u /* the timeline record says "primary":
+                                    true (a replay's primary lane) */
 
 typedef struct exst_stage_opts {
     unsigned produce;            /* EXST_STAGE_* */
@@ -1311,6 +1313,183 @@ typedef struct exst_lane_figures {
     int64_t span_from[3], span_to[3]; /* EXST_TIME_NONE when none */
     size_t gaps;                  /* archive gaps of W or more */
 } exst_lane_figures;
+
+/* Where a replay stands, for a progress display. */
+typedef struct exst_replay_progress {
+    uint64_t documents;   /* processed in this run */
+    int64_t valid_after;  /* the newest reached, or EXST_TIME_NONE */
+    uint64_t bytes_in;    /* input bytes read so far (compressed) */
+    uint64_t bytes_total; /* sum of the regular inputs' sizes; 0 when
+                             unknown (only pipes) */
+    size_t source;        /* the input being staged, 1-based */
+    size_t sources;
+} exst_replay_progress;
+
+typedef void (*exst_replay_msg_fn)(void *ud, const char *message);
+typedef void (*exst_replay_progress_fn)(void *ud,
+                                        const exst_replay_progress *p);
+
+/*
+ * A replay's settings; zero means default throughout.  The staging policy
+ * common to all lanes comes from stage (its staging_period_s/reset_after_s
+ * and their *_set flags, and its produce field, are ignored: lanes come
+ * from periods and resets).
+ */
+typedef struct exst_replay_opts {
+    exst_stage_opts stage;
+    exst_parse_opts parse;
+    /* Lanes (SPEC 9): every staging period with every reset window, P
+     * outer, W inner, repeats dropped; the first is the primary lane.  An
+     * empty list means "the consensus parameter, else the default". */
+    const int64_t *periods;
+    size_t n_periods;
+    const int64_t *resets;
+    size_t n_resets;
+    exst_clock clock;     /* for a history this replay creates */
+    int clock_set;        /* a different clock than the history's: usage */
+    exst_bootstrap bootstrap;
+    int bootstrap_set;
+    /* The history: NULL keeps it in memory only.  With a file, the lanes
+     * must share one reset window (one history). */
+    const char *db_path;
+    unsigned checkpoint;  /* commit every N consensuses (default 168) */
+    unsigned threads;     /* inputs read at once (default 1); the caller's
+                             thread stages and helps decompress */
+    size_t read_ahead;    /* bytes of decompressed documents held in
+                             memory ahead of staging (default: 8 times
+                             the largest document seen, at least 4 MiB) */
+    const char *spool_dir;/* read-ahead beyond read_ahead is spooled to
+                             an unlinked temporary file here (zstd); NULL:
+                             readers wait instead */
+    int keep_going;       /* skip bad documents and inputs, listed */
+    int64_t since, until; /* only valid-afters in [since, until]; 0 when
+                             not set */
+    int since_set, until_set;
+    /* Outputs.  A timeline is appended to (a resumed replay continues it:
+     * records beyond the history's newest are cut first); "-" writes to
+     * timeline_fd.  out_dir and reports_dir take the primary lane's
+     * consensus and report per document, named by valid-after and flavour
+     * as CollecTor names them. */
+    const char *timeline_path;
+    int timeline_fd;
+    int timeline_csv;
+    int digests;
+    const char *out_dir;
+    int out_zstd;
+    const char *reports_dir;
+    /* Watched relays and traces (SPEC 9). */
+    const char *watchlist_path;
+    int watch_badexit;
+    const char *const *trace; /* fingerprints or nicknames */
+    size_t n_trace;
+    const char *trace_path;   /* NDJSON events; "-": trace_fd */
+    int trace_fd;
+    /* Callbacks (may be NULL): warnings, details (skipped members), and
+     * progress after each document. */
+    exst_replay_msg_fn warn;
+    exst_replay_msg_fn info;
+    exst_replay_progress_fn progress;
+    void *ud;
+    const volatile int *interrupt; /* nonzero stops the replay cleanly */
+} exst_replay_opts;
+
+typedef struct exst_replay exst_replay;
+
+/* What a replay did. */
+typedef struct exst_replay_stats {
+    uint64_t processed, by_flavor[2];
+    uint64_t hours;          /* documents counted, one per valid-after */
+    uint64_t resumed;        /* already in the history: skipped */
+    uint64_t duplicates;     /* a second document of a time and flavour */
+    uint64_t not_consensus;  /* members and files that are not consensuses */
+    uint64_t outside;        /* outside --since/--until */
+    uint64_t bad;            /* skipped with keep_going */
+    int64_t first, last;     /* processed valid-afters (EXST_TIME_NONE) */
+    uint64_t gaps;           /* holes of more than an hour between the
+                                hours counted */
+    uint64_t missing_hours;  /* hours in them */
+    int64_t resume_point;    /* the history's newest when it began */
+    uint64_t commits;        /* history commits made */
+    int commit_failed;       /* the last commit failed */
+    int history_created;     /* the history did not exist before */
+} exst_replay_stats;
+
+/**
+ * Set up a replay: load the history at opts->db_path (or create it in
+ * memory if missing, with opts' clock and bootstrap rule), check the
+ * options, read the watch list, and open the timeline (cut to what the
+ * history holds).  The caller holds the history's lock.  On failure *out
+ * stays NULL: EXST_ERR_USAGE (conflicting options, a clock or bootstrap
+ * rule other than the history's, a bad watch list line, with its
+ * position), EXST_ERR_DB, EXST_ERR_IO, EXST_ERR_NOMEM.
+ */
+EXST_API EXST_NODISCARD int exst_replay_new(exst_replay **out,
+                                            const exst_replay_opts *opts,
+                                            exst_error *err);
+
+/**
+ * Name the inputs (files, directories, "-"), before exst_replay_run.
+ * Regular files are sorted by the valid-after of their first consensus
+ * (read from a prefix, non-consensus members passed over); other inputs
+ * (pipes, devices, "-") are never peeked and follow in the order named.
+ * @return EXST_OK or an error naming the input.
+ */
+EXST_API EXST_NODISCARD int exst_replay_inputs(exst_replay *r,
+                                               const char *const *paths,
+                                               size_t n, exst_error *err);
+
+/**
+ * Replay the inputs in valid-after order, staging every document in every
+ * lane, writing the outputs, and committing the history at checkpoints and
+ * at the end: each commit is the state after the last document whose
+ * outputs were all written.  A bad document, an output that cannot be
+ * written or the interrupt flag stops the replay after that commit:
+ * EXST_ERR_INTERRUPTED, or the error (naming the input, member, line and
+ * column).  A failed commit is an error too (stats say so).
+ */
+EXST_API EXST_NODISCARD int exst_replay_run(exst_replay *r, exst_error *err);
+
+EXST_API const exst_replay_stats *exst_replay_get_stats(const exst_replay *r);
+/** Inputs skipped with keep_going, as "NAME: message" lines (borrowed). */
+EXST_API size_t exst_replay_bad_count(const exst_replay *r);
+EXST_API const char *exst_replay_bad(const exst_replay *r, size_t i);
+/** Lanes and their figures so far. */
+EXST_API size_t exst_replay_lane_count(const exst_replay *r);
+EXST_API void exst_replay_lane(const exst_replay *r, size_t i,
+                               exst_lane_figures *out);
+/** Archive gap g of lane i: first and last missing hour, and how many. */
+EXST_API void exst_replay_gap(const exst_replay *r, size_t lane, size_t g,
+                              int64_t *from, int64_t *to, uint64_t *hours);
+
+/**
+ * The summary (series 0: lanes, watched relays, archive counts; SPEC 9)
+ * or the analysis document for exst_html_render (series 1), pretty JSON
+ * with sorted keys and a trailing newline, into a new string (exst_free).
+ */
+EXST_API EXST_NODISCARD int exst_replay_summary_json(char **out,
+                                                     const exst_replay *r,
+                                                     int series,
+                                                     exst_error *err);
+
+/** Free a replay (its history included).  NULL is allowed. */
+EXST_API void exst_replay_free(exst_replay *r);
+
+/**
+ * The analysis document of saved timelines (`exitstage report`): records
+ * grouped into lanes by their staging_period_s and reset_after_s (the
+ * lane of records marked primary first), one document per hour as in a
+ * replay.  summary_path (may be NULL) is a replay's --summary file whose
+ * watched relays are taken over.  series as in exst_replay_summary_json.
+ * @return EXST_OK, EXST_ERR_SYNTAX (a record that is not JSON, with file
+ * and line), EXST_ERR_SEMANTIC (a record without the fields, out of
+ * order), EXST_ERR_IO, EXST_ERR_NOMEM.
+ */
+EXST_API EXST_NODISCARD int exst_timelines_analysis(char **out,
+                                                    const char *const *paths,
+                                                    size_t n,
+                                                    const char *summary_path,
+                                                    int series,
+                                                    exst_error *err);
 
 
 

@@ -69,7 +69,7 @@ mktar() {
 mapfile -t names < <(cd "$TMP/g" && ls | LC_ALL=C sort)
 n=${#names[@]}
 mktar "$TMP/all.tar" "$TMP/g" "${names[@]}"
-X replay --quiet --db "$TMP/ref.db" --timeline "$TMP/ref.nd" "$TMP/g" \
+X replay --db "$TMP/ref.db" --timeline "$TMP/ref.nd" "$TMP/g" \
     2>/dev/null || fail "clean replay failed"
 last=$(va_of "${names[n - 1]}")
 
@@ -78,7 +78,7 @@ mapfile -t rev < <(printf '%s\n' "${names[@]}" | LC_ALL=C sort -r)
 mktar "$TMP/rev.tar" "$TMP/g" "${rev[@]}"
 # rev: md and ns of the last hour (same hour: fine), then an older one.
 culprit=${rev[2]}
-X replay --quiet --db "$TMP/a1.db" - <"$TMP/rev.tar" 2>"$TMP/a1.err"
+X replay --db "$TMP/a1.db" - <"$TMP/rev.tar" 2>"$TMP/a1.err"
 st=$?
 [ $st -eq 3 ] || fail "reversed tar on stdin: status $st, expected 3"
 grep -q "$culprit.*out of order" "$TMP/a1.err" ||
@@ -86,7 +86,7 @@ grep -q "$culprit.*out of order" "$TMP/a1.err" ||
 dbcheck "$TMP/a1.db" || fail "reversed tar: db check"
 [ "$(newest "$TMP/a1.db")" = "$last" ] ||
     fail "reversed tar: history newest $(newest "$TMP/a1.db"), expected $last"
-X replay --quiet --db "$TMP/a2.db" "$TMP/rev.tar" 2>"$TMP/a2.err"
+X replay --db "$TMP/a2.db" "$TMP/rev.tar" 2>"$TMP/a2.err"
 st=$?
 [ $st -eq 3 ] && grep -q "$culprit.*out of order" "$TMP/a2.err" ||
     fail "reversed tar as a file: status $st, $(head -n 1 "$TMP/a2.err")"
@@ -95,7 +95,7 @@ half=24 # hours 0..11 (both flavours) in the first tar
 mktar "$TMP/a.tar" "$TMP/g" "${names[@]:0:half}"
 mktar "$TMP/b.tar" "$TMP/g" "${names[@]:half}"
 cat "$TMP/b.tar" "$TMP/a.tar" |
-    X replay --quiet --db "$TMP/a3.db" - 2>"$TMP/a3.err"
+    X replay --db "$TMP/a3.db" - 2>"$TMP/a3.err"
 st=${PIPESTATUS[1]}
 [ $st -eq 3 ] && grep -q "${names[0]}.*out of order" "$TMP/a3.err" ||
     fail "tars concatenated in the wrong order: status $st, $(head -n 1 "$TMP/a3.err")"
@@ -104,7 +104,7 @@ dbcheck "$TMP/a3.db" || fail "wrong-order tars: db check"
 # Overlapping archives: taken by first member, the second's first member
 # is older than what the first already gave.
 mktar "$TMP/o.tar" "$TMP/g" "${names[@]:half-6}"
-X replay --quiet --db "$TMP/a4.db" "$TMP/a.tar" "$TMP/o.tar" 2>"$TMP/a4.err"
+X replay --db "$TMP/a4.db" "$TMP/a.tar" "$TMP/o.tar" 2>"$TMP/a4.err"
 st=$?
 [ $st -eq 3 ] && grep -q "${names[half-6]}.*out of order" "$TMP/a4.err" ||
     fail "overlapping tars: status $st, $(head -n 1 "$TMP/a4.err")"
@@ -123,7 +123,7 @@ corrupt_case() { # NAME MAKER: MAKER writes the bad member to $1
     cp -r "$TMP/g" "$TMP/c"
     $maker "$TMP/g/$bad" "$TMP/c/$bad"
     mktar "$TMP/$name.tar" "$TMP/c" "${names[@]}"
-    X replay --quiet --db "$TMP/$name.db" --timeline "$TMP/$name.nd" \
+    X replay --db "$TMP/$name.db" --timeline "$TMP/$name.nd" \
         "$TMP/$name.tar" 2>"$TMP/$name.err"
     local st=$?
     [ $st -eq 3 ] || fail "$name: status $st, expected 3"
@@ -140,18 +140,20 @@ corrupt_case() { # NAME MAKER: MAKER writes the bad member to $1
         fail "$name: $(wc -l <"$TMP/$name.nd") records before the bad member, expected $k"
     # Fix the member; the same command resumes.
     mktar "$TMP/$name.tar" "$TMP/g" "${names[@]}"
-    X replay --quiet --db "$TMP/$name.db" --timeline "$TMP/$name.nd2" \
+    X replay --db "$TMP/$name.db" --timeline "$TMP/$name.nd2" \
         "$TMP/$name.tar" 2>"$TMP/$name.err2"
     st=$?
     [ $st -eq 0 ] || fail "$name: resumed replay status $st"
-    grep -Eq "^  already in the history: +$k skipped\$" "$TMP/$name.err2" ||
+    grep -Eq "^  already in the history: +$k skipped " "$TMP/$name.err2" ||
         fail "$name: resumed replay does not report $k skipped"
     cmp -s "$TMP/$name.db" "$TMP/ref.db" ||
         fail "$name: resumed history differs from a clean replay"
     cat "$TMP/$name.nd" "$TMP/$name.nd2" | cmp -s - "$TMP/ref.nd" ||
         fail "$name: records before + after the fix differ from a clean replay"
 }
-garbage() { printf 'garbage garbage\n' >"$2"; }
+# Starts like a consensus, so it is one (a malformed one), not a member
+# that is skipped as "not a consensus" (SPEC 2.2 0.2).
+garbage() { printf 'network-status-version 3\ngarbage garbage\n' >"$2"; }
 cut_bytes() { head -c $(($(wc -c <"$1") / 2)) "$1" >"$2"; }
 cut_lines() { head -n 300 "$1" >"$2"; }
 corrupt_case garbage garbage
@@ -176,9 +178,9 @@ head -c $(($(wc -c <"$TMP/all.tar") / 2 + 1000)) "$TMP/all.tar" >"$TMP/cut.tar"
 for form in file stdin; do
     rm -f "$TMP/ct.db"
     if [ $form = file ]; then
-        X replay --quiet --db "$TMP/ct.db" "$TMP/cut.tar" 2>"$TMP/ct.err"
+        X replay --db "$TMP/ct.db" "$TMP/cut.tar" 2>"$TMP/ct.err"
     else
-        X replay --quiet --db "$TMP/ct.db" - <"$TMP/cut.tar" 2>"$TMP/ct.err"
+        X replay --db "$TMP/ct.db" - <"$TMP/cut.tar" 2>"$TMP/ct.err"
     fi
     st=$?
     [ $st -eq 3 ] && grep -q 'truncated' "$TMP/ct.err" ||
@@ -188,7 +190,7 @@ done
 zstd -q -c "$TMP/all.tar" >"$TMP/all.tar.zst"
 head -c $(($(wc -c <"$TMP/all.tar.zst") / 2)) "$TMP/all.tar.zst" \
     >"$TMP/cut.tar.zst"
-X replay --quiet --db "$TMP/cz.db" "$TMP/cut.tar.zst" 2>"$TMP/cz.err"
+X replay --db "$TMP/cz.db" "$TMP/cut.tar.zst" 2>"$TMP/cz.err"
 st=$?
 [ $st -eq 3 ] && grep -q 'cut.tar.zst' "$TMP/cz.err" ||
     fail "truncated zstd tar: status $st, $(head -n 1 "$TMP/cz.err")"
@@ -196,17 +198,17 @@ dbcheck "$TMP/cz.db" || fail "truncated zstd tar: db check"
 nw=$(newest "$TMP/cz.db")
 [ "$nw" != null ] && [[ "$nw" < "$last" ]] ||
     fail "truncated zstd tar: history newest '$nw'"
-X replay --quiet --db "$TMP/cz.db" "$TMP/all.tar.zst" 2>/dev/null &&
+X replay --db "$TMP/cz.db" "$TMP/all.tar.zst" 2>/dev/null &&
     cmp -s "$TMP/cz.db" "$TMP/ref.db" ||
     fail "truncated zstd tar: resuming from the whole archive"
 ok "truncated tar and zstd tar: status 3, history consistent, resumable"
 
 # --- c: --keep-going -----------------------------------------------------
-X replay --quiet --keep-going --db "$TMP/k.db" --timeline "$TMP/k.nd" \
+X replay --keep-going --db "$TMP/k.db" --timeline "$TMP/k.nd" \
     "$TMP/kg.tar" 2>"$TMP/k.err"
 st=$?
 [ $st -eq 0 ] || fail "--keep-going: status $st"
-grep -Eq '^  bad documents skipped: +1$' "$TMP/k.err" ||
+grep -Eq '^  bad documents skipped: +1 ' "$TMP/k.err" ||
     fail "--keep-going: no 'bad documents skipped: 1' in the summary"
 grep -q "^    $bad" "$TMP/k.err" ||
     fail "--keep-going: the summary does not list $bad"
@@ -215,14 +217,14 @@ grep -q "^    $bad" "$TMP/k.err" ||
 [ "$(newest "$TMP/k.db")" = "$last" ] || fail "--keep-going: newest"
 # A bad loose file (found while sorting the inputs).
 rm -rf "$TMP/c" && cp -r "$TMP/g" "$TMP/c" && garbage x "$TMP/c/$bad"
-X replay --quiet --db "$TMP/k2.db" "$TMP/c" 2>"$TMP/k2.err"
+X replay --db "$TMP/k2.db" "$TMP/c" 2>"$TMP/k2.err"
 st=$?
 [ $st -eq 3 ] && grep -q "$bad" "$TMP/k2.err" ||
     fail "bad loose file: status $st, $(head -n 1 "$TMP/k2.err")"
-X replay --quiet --keep-going --db "$TMP/k3.db" --timeline "$TMP/k3.nd" \
+X replay --keep-going --db "$TMP/k3.db" --timeline "$TMP/k3.nd" \
     "$TMP/c" 2>"$TMP/k3.err"
 st=$?
-[ $st -eq 0 ] && grep -Eq '^  bad documents skipped: +1$' "$TMP/k3.err" &&
+[ $st -eq 0 ] && grep -Eq '^  bad documents skipped: +1 ' "$TMP/k3.err" &&
     grep -q "^    .*$bad" "$TMP/k3.err" ||
     fail "--keep-going with a bad loose file: status $st"
 [ "$(wc -l <"$TMP/k3.nd")" -eq $((n - 1)) ] ||
@@ -232,13 +234,44 @@ cmp -s "$TMP/k.nd" "$TMP/k3.nd" && cmp -s "$TMP/k.db" "$TMP/k3.db" ||
     fail "--keep-going: tar and directory forms differ"
 ok "--keep-going: status 0, the bad member listed in the summary"
 
+# Members and files that are not consensuses (SPEC 2.2 0.2): a README as
+# the first member of a tar (0.1 with --keep-going dropped the whole
+# archive: 0 processed) and a checksum list in a directory are skipped and
+# counted, without --keep-going; a file named on the command line that is
+# not a consensus is still an error.
+printf 'This archive holds consensuses.\n' >"$TMP/README"
+(cd "$TMP" && tar cf "$TMP/readme.tar" README) &&
+    (cd "$TMP/g" && tar rf "$TMP/readme.tar" "${names[@]}")
+X replay --db "$TMP/rm.db" --timeline "$TMP/rm.nd" "$TMP/readme.tar" \
+    2>"$TMP/rm.err"
+st=$?
+[ $st -eq 0 ] || fail "README first in a tar: status $st: $(head -1 "$TMP/rm.err")"
+grep -Eq '^  not consensuses: +1 skipped ' "$TMP/rm.err" ||
+    fail "README first in a tar: not counted as skipped"
+cmp -s "$TMP/rm.nd" "$TMP/ref.nd" ||
+    fail "README first in a tar: the records differ from a clean replay"
+X -v replay --db "$TMP/rm2.db" "$TMP/readme.tar" 2>"$TMP/rm2.err"
+grep -q '^exitstage: skipped README: not a consensus$' "$TMP/rm2.err" ||
+    fail "-v does not list the skipped README"
+rm -rf "$TMP/c" && cp -r "$TMP/g" "$TMP/c" &&
+    printf 'sha256  abc  2026-01-01\n' >"$TMP/c/SHA256SUMS"
+X replay --db "$TMP/rm3.db" --timeline "$TMP/rm3.nd" "$TMP/c" 2>"$TMP/rm3.err"
+st=$?
+[ $st -eq 0 ] && cmp -s "$TMP/rm3.nd" "$TMP/ref.nd" ||
+    fail "a checksum list in a directory: status $st or records differ"
+X replay --db "$TMP/rm4.db" "$TMP/c/SHA256SUMS" 2>"$TMP/rm4.err"
+st=$?
+[ $st -eq 3 ] && grep -q 'SHA256SUMS:1:1: not a consensus' "$TMP/rm4.err" ||
+    fail "a named non-consensus file: status $st, $(head -1 "$TMP/rm4.err")"
+ok "non-consensus members and files skipped and counted; a named one refused"
+
 # --- d: SIGINT -------------------------------------------------------------
 # d1: while blocked reading a pipe (deterministic): the first 25 members
 # (ends with an ns document), a pause, the rest.
 mktar "$TMP/p1.tar" "$TMP/g" "${names[@]:0:25}"
 mktar "$TMP/p2.tar" "$TMP/g" "${names[@]:25}"
 { cat "$TMP/p1.tar"; sleep 3; cat "$TMP/p2.tar"; } 2>/dev/null |
-    "$EXITSTAGE" replay --quiet --db "$TMP/i1.db" - 2>"$TMP/i1.err" &
+    "$EXITSTAGE" replay --db "$TMP/i1.db" - 2>"$TMP/i1.err" &
 bgpid=$!
 sleep 1.5
 kill -INT $bgpid
@@ -253,7 +286,7 @@ case $nw in
 "$(va_of "${names[24]}")" | "$(va_of "${names[25]}")") ;;
 *) fail "SIGINT on a pipe: newest $nw, expected that of member 25 or 26" ;;
 esac
-X replay --quiet --db "$TMP/i1.db" "$TMP/all.tar" 2>"$TMP/i1.err2" ||
+X replay --db "$TMP/i1.db" "$TMP/all.tar" 2>"$TMP/i1.err2" ||
     fail "resume after SIGINT on a pipe"
 cmp -s "$TMP/i1.db" "$TMP/ref.db" ||
     fail "SIGINT on a pipe: resumed history differs from a clean replay"
@@ -263,7 +296,7 @@ cmp -s "$TMP/i1.db" "$TMP/ref.db" ||
 # producer (it stalls 8 s; we allow 5).
 mktar "$TMP/p0.tar" "$TMP/g" "${names[@]:0:10}"
 { cat "$TMP/p0.tar"; sleep 8; } 2>/dev/null |
-    "$EXITSTAGE" replay --quiet --db "$TMP/i0.db" - 2>"$TMP/i0.err" &
+    "$EXITSTAGE" replay --db "$TMP/i0.db" - 2>"$TMP/i0.err" &
 bgpid=$!
 sleep 1
 s0=$(date +%s)
@@ -291,12 +324,12 @@ dbcheck "$TMP/i0.db" || fail "SIGINT on a stalled pipe: db check"
 mapfile -t bnames < <(cd "$TMP/big" && ls | LC_ALL=C sort)
 mktar "$TMP/big.tar" "$TMP/big" "${bnames[@]}"
 rm -rf "$TMP/big"
-X replay --quiet --db "$TMP/bigref.db" "$TMP/big.tar" 2>/dev/null ||
+X replay --db "$TMP/bigref.db" "$TMP/big.tar" 2>/dev/null ||
     fail "clean replay (big)"
 caught=0
 for delay in 0.5 0.3 0.2 0.8 0.1 0.05 1.2; do
     rm -f "$TMP/i2.db"
-    "$EXITSTAGE" replay --quiet --db "$TMP/i2.db" --timeline "$TMP/i2.nd" \
+    "$EXITSTAGE" replay --db "$TMP/i2.db" --timeline "$TMP/i2.nd" \
         --digests "$TMP/big.tar" 2>"$TMP/i2.err" &
     bgpid=$!
     sleep $delay
@@ -318,9 +351,9 @@ if [ $caught -eq 1 ]; then
     done_n=$(X db dump --db "$TMP/i2.db" | jq .processed)
     [ "$recs" -eq "$done_n" ] ||
         fail "SIGINT mid-run: $recs records but $done_n processed in the history"
-    X replay --quiet --db "$TMP/i2.db" "$TMP/big.tar" 2>"$TMP/i2.err2" ||
+    X replay --db "$TMP/i2.db" "$TMP/big.tar" 2>"$TMP/i2.err2" ||
         fail "resume after SIGINT mid-run"
-    grep -Eq "^  already in the history: +$done_n skipped\$" "$TMP/i2.err2" ||
+    grep -Eq "^  already in the history: +$done_n skipped " "$TMP/i2.err2" ||
         fail "resume after SIGINT: not $done_n skipped"
     cmp -s "$TMP/i2.db" "$TMP/bigref.db" ||
         fail "SIGINT mid-run: resumed history differs from a clean replay"
@@ -332,12 +365,12 @@ fi
 # --- e: the other clock -------------------------------------------------
 X db init --db "$TMP/rc.db" --clock relay || fail "db init --clock relay"
 cp "$TMP/rc.db" "$TMP/rc0.db"
-X replay --quiet --db "$TMP/rc.db" --clock exit "$TMP/g" 2>"$TMP/e.err"
+X replay --db "$TMP/rc.db" --clock exit "$TMP/g" 2>"$TMP/e.err"
 st=$?
 [ $st -eq 2 ] || fail "relay history replayed with --clock exit: status $st"
 cmp -s "$TMP/rc.db" "$TMP/rc0.db" || fail "clock mismatch changed the history"
 cp "$TMP/ref.db" "$TMP/ec.db"
-X replay --quiet --db "$TMP/ec.db" --clock relay "$TMP/all.tar" 2>"$TMP/e2.err"
+X replay --db "$TMP/ec.db" --clock relay "$TMP/all.tar" 2>"$TMP/e2.err"
 st=$?
 [ $st -eq 2 ] || fail "exit history replayed with --clock relay: status $st"
 cmp -s "$TMP/ec.db" "$TMP/ref.db" || fail "clock mismatch changed the history"
@@ -345,18 +378,18 @@ ok "a history with the other clock: status 2, unchanged"
 
 # --- f: the same document twice ----------------------------------------
 mkdir "$TMP/dup" && cp "$TMP/g/$bad" "$TMP/dup/"
-X replay --quiet --db "$TMP/f.db" --timeline "$TMP/f.nd" "$TMP/g" "$TMP/dup" \
+X replay --db "$TMP/f.db" --timeline "$TMP/f.nd" "$TMP/g" "$TMP/dup" \
     2>"$TMP/f.err"
 st=$?
 [ $st -eq 0 ] || fail "duplicate document: status $st"
-grep -Eq '^  duplicates skipped: +1$' "$TMP/f.err" ||
+grep -Eq '^  duplicates skipped: +1 ' "$TMP/f.err" ||
     fail "duplicate document: no 'duplicates skipped: 1'"
 cmp -s "$TMP/f.nd" "$TMP/ref.nd" && cmp -s "$TMP/f.db" "$TMP/ref.db" ||
     fail "duplicate document changed the records or the history"
 ok "a duplicate document is skipped without a record"
 
 # --- g: missing path ---------------------------------------------------------
-X replay --quiet --db "$TMP/m.db" "$TMP/g" "$TMP/no-such-file" 2>"$TMP/m.err"
+X replay --db "$TMP/m.db" "$TMP/g" "$TMP/no-such-file" 2>"$TMP/m.err"
 st=$?
 [ $st -eq 1 ] || fail "missing path: status $st, expected 1"
 grep -q 'no-such-file' "$TMP/m.err" || fail "missing path: not named"

@@ -69,7 +69,7 @@ mkdir "$TMP/loose" && (cd "$TMP/g" && cp "${second[@]}" "$TMP/loose/") ||
 replay() {
     local form=$1 in=$2
     shift 3
-    "$EXITSTAGE" replay --quiet --db "$TMP/$form.db" \
+    "$EXITSTAGE" replay --db "$TMP/$form.db" \
         --timeline "$TMP/$form.ndjson" "$@" <"$in" 2>"$TMP/$form.err"
     local st=$?
     if [ $st -ne 0 ]; then
@@ -165,7 +165,7 @@ if command -v jq >/dev/null 2>&1; then
 fi
 
 # One consensus on stdin.
-"$EXITSTAGE" replay --quiet --db "$TMP/one.db" --timeline "$TMP/one.ndjson" \
+"$EXITSTAGE" replay --db "$TMP/one.db" --timeline "$TMP/one.ndjson" \
     - <"$TMP/g/${names[0]}" 2>"$TMP/one.err" || fail "single consensus on stdin"
 if [ "$(wc -l <"$TMP/one.ndjson")" -eq 1 ] &&
    [ "$(head -n 1 "$TMP/$ref.ndjson")" = "$(cat "$TMP/one.ndjson")" ]; then

@@ -73,7 +73,7 @@ mkdir "$TMP/g48" && (cd "$TMP/g" && head -n 48 "$TMP/list" | xargs cp -t "$TMP/g
 run() { # NAME [stdin] -- replay args
     local name=$1 in=$2
     shift 3
-    peak "$TMP/$name.kb" "$EXITSTAGE" replay --quiet --db "$TMP/$name.db" \
+    peak "$TMP/$name.kb" "$EXITSTAGE" replay --db "$TMP/$name.db" \
         "$@" <"$in" 2>"$TMP/$name.err"
     local st=$?
     [ $st -eq 0 ] || {

@@ -2,16 +2,18 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # replay_model.sh - `exitstage replay` against an independent model of the
-# lifecycle rules (SPEC 3.2 runs, 3.3 staging, 3.7 same-hour flavours and
-# warming up).  A week of synthetic hourly data (both flavours, hours
-# missing) is replayed with --timeline; replay_model.py parses every
-# generated document with its own code, applies the rules and must give,
-# for every record, the same valid_after, flavour, warming_up, counts
-# (exit_candidates, in_staging, stripped, graduated, new_runs,
-# restarted_runs) and stripped fingerprint list.  Done for the defaults
-# (P=4d, W=24h, clock exit), for --staging-period 1d --reset-after 6h and
-# for --clock relay.  The data must exercise restarts and bridged absences
-# (also close to W), and the model must disagree with a timeline made with
+# lifecycle rules and the analysis (SPEC 3.2 runs, 3.3 staging, 3.7
+# flavours, bootstrap and phases, 9 lanes, steady figures, watched relays,
+# traces).  Generated weeks (several seeds, both flavours, hours missing)
+# are replayed in 4 staging periods x 3 reset windows with --timeline,
+# --summary, --watchlist, --watch-badexit and --trace; replay_model.py
+# parses every generated document with its own code, applies the rules and
+# must give, for every record of every lane, the same valid_after, flavour,
+# phase, P, W, counts and stripped list; for every lane the same summary
+# figures; the same watched relays; and the same trace events.  Done for
+# both bootstrap rules, both clocks, and a short P/W pair; the data must
+# exercise restarts, bridged absences close to W, grandfathering and
+# watched relays, and the model must disagree with a timeline made with
 # other parameters (it is not vacuous).
 #
 # Environment (set by ctest): EXITSTAGE, EXST_GEN, EXST_SRC.
@@ -30,101 +32,158 @@ if [ ! -x "$PY" ]; then
     echo "SKIP: $PY not found"
     exit 77
 fi
-
 make_tmp rmodel
 
+P4=86400,172800,345600,604800
+W3=43200,86400,172800
 
-DAYS=7
-HOURS_MISSING=4
-"$GEN" --out-dir "$TMP/g" --days "$DAYS" --relays 1500 --seed 3 \
-    --flavor both --missing-hours "$HOURS_MISSING" || {
-    echo "FAIL: generation failed"
-    exit 1
-}
-nfiles=$(find "$TMP/g" -type f | wc -l)
-want=$((2 * (24 * DAYS - HOURS_MISSING)))
-[ "$nfiles" -eq "$want" ] || fail "generated $nfiles files, expected $want"
-
-# run NAME [replay options...]: replay into a fresh history.
-run() {
-    local name=$1
-    shift
-    "$EXITSTAGE" replay --quiet --db "$TMP/$name.db" \
-        --timeline "$TMP/$name.ndjson" "$@" "$TMP/g" 2>"$TMP/$name.err"
-    local st=$?
-    if [ $st -ne 0 ]; then
-        fail "replay $name ($*) exited $st"
-        cat "$TMP/$name.err"
-        return 1
-    fi
-    local n
-    n=$(wc -l <"$TMP/$name.ndjson")
-    [ "$n" -eq "$nfiles" ] ||
-        fail "replay $name: $n timeline records for $nfiles documents"
-    if ! "$EXITSTAGE" db check --db "$TMP/$name.db" >/dev/null 2>&1; then
-        fail "replay $name: db check rejects the history"
-    fi
-    return 0
+# trace_selectors DIR TIMELINE: a few relays worth following: stripped at
+# the start, stripped late, one with BadExit, and one by nickname.
+trace_selectors() {
+    "$PY" - "$1" "$2" <<'EOF'
+import json, os, sys
+recs = [json.loads(l) for l in open(sys.argv[2])]
+prim = [r for r in recs if r.get('primary')]
+pick = []
+for r in (prim[len(prim) // 3], prim[-1]):
+    if r['stripped']:
+        pick.append(r['stripped'][0])
+bad = nick = None
+for root, _d, files in os.walk(sys.argv[1]):
+    for name in sorted(files):
+        cur = None
+        for line in open(os.path.join(root, name)):
+            if line.startswith('r '):
+                cur = line.split()[1]
+            elif line.startswith('s ') and 'BadExit' in line and bad is None:
+                bad = cur
+            elif line.startswith('s ') and 'Exit' in line and nick is None:
+                nick = cur
+        break
+    break
+print(' '.join(['--trace ' + p for p in pick] +
+               ['--trace ' + n for n in (bad, nick) if n]))
+EOF
 }
 
-run def
-run short --staging-period 1d --reset-after 6h
-run relay --clock relay
+# one SEED FLAVOR CLOCK BOOTSTRAP [P W]: replay, then the model.
+one() {
+    local seed=$1 flavor=$2 clock=$3 boot=$4 P=${5:-$P4} W=${6:-$W3}
+    local name="s$seed-$flavor-$clock-$boot" g="$TMP/g$seed-$flavor"
+    if [ ! -d "$g" ]; then
+        "$GEN" --out-dir "$g" --days 7 --relays 1200 --seed "$seed" \
+            --flavor "$flavor" --missing-hours 4 >/dev/null ||
+            { fail "generation $seed"; return; }
+        # A watch list: two relays that are exits at some point, one caught
+        # mid-week, and one that is never an exit.
+        "$PY" - "$g" >"$TMP/watch-$seed-$flavor" <<'EOF'
+import base64, os, sys
+seen = {}
+for root, _d, files in os.walk(sys.argv[1]):
+    for name in sorted(files):
+        cur = None
+        for line in open(os.path.join(root, name)):
+            if line.startswith('r '):
+                s = line.split()[2]
+                cur = base64.b64decode(s + '=' * (-len(s) % 4)).hex().upper()
+            elif line.startswith('s ') and cur not in seen:
+                seen[cur] = 'Exit' in line.split()
+exits = [k for k, v in sorted(seen.items()) if v]
+other = [k for k, v in sorted(seen.items()) if not v]
+print('# watched relays')
+print(exits[3] + '  2026-01-05T12:00:00Z')
+print('$' + exits[7].lower())
+print(exits[3] + ' 2026-01-06T00:00:00Z  # listed twice: the earliest wins')
+print(other[0])
+EOF
+    fi
+    local args=(--clock "$clock" --bootstrap "$boot" --staging-period "$P"
+        --reset-after "$W" --watchlist "$TMP/watch-$seed-$flavor"
+        --watch-badexit)
+    if ! "$EXITSTAGE" -q replay "${args[@]}" --timeline "$TMP/$name.pre" \
+        "$g" 2>"$TMP/$name.err"; then
+        fail "replay $name: $(head -1 "$TMP/$name.err")"
+        return
+    fi
+    local tr
+    tr=$(trace_selectors "$g" "$TMP/$name.pre")
+    # shellcheck disable=SC2086
+    if ! "$EXITSTAGE" -q replay "${args[@]}" --timeline "$TMP/$name.nd" \
+        --summary "$TMP/$name.json" --trace-out "$TMP/$name.tr" $tr \
+        "$g" 2>"$TMP/$name.err"; then
+        fail "replay $name: $(head -1 "$TMP/$name.err")"
+        return
+    fi
+    cmp -s "$TMP/$name.pre" "$TMP/$name.nd" ||
+        fail "$name: tracing changed the timeline"
+    local pargs=(--clock "$clock" --bootstrap "$boot")
+    pargs+=(--periods "$(durs "$P")" --resets "$(durs "$W")")
+    # shellcheck disable=SC2086
+    if "$PY" "$MODEL" "$g" "${pargs[@]}" --timeline "$TMP/$name.nd" \
+        --summary "$TMP/$name.json" --watchlist "$TMP/watch-$seed-$flavor" \
+        --watch-badexit --trace-out "$TMP/$name.tr" $tr \
+        --stats "$TMP/$name.stats" --expect-restarts --expect-bridges \
+        --expect-watched >"$TMP/$name.model" 2>&1; then
+        ok "$name: $(sed -n 1p "$TMP/$name.model" | sed 's/^model [^{]*//')"
+    else
+        fail "$name: the tool and the model differ"
+        cat "$TMP/$name.model"
+    fi
+}
 
-# Defaults: P=4d W=24h retention 30d.  The data must exercise the rules.
-if "$PY" "$MODEL" "$TMP/g" \
-    --run 345600 86400 2592000 exit "$TMP/def.ndjson" \
-    --run 86400 21600 2592000 exit "$TMP/short.ndjson" \
-    --run 345600 86400 2592000 relay "$TMP/relay.ndjson" \
-    --expect-restarts --expect-bridges --summary "$TMP/sum.json"; then
-    ok "timelines equal the model hour by hour (defaults, 1d/6h, clock relay)"
-else
-    fail "a timeline differs from the model"
-fi
+# durs "1d,12h": seconds, comma-separated.
+durs() {
+    local out="" v s
+    IFS=, read -r -a vs <<<"$1"
+    for v in "${vs[@]}"; do
+        case $v in
+        *d) s=$((${v%d} * 86400)) ;;
+        *h) s=$((${v%h} * 3600)) ;;
+        *) s=$v ;;
+        esac
+        out+="${out:+,}$s"
+    done
+    echo "$out"
+}
 
-# What the data covers (from the model's own counting and the timeline).
-if [ -s "$TMP/sum.json" ]; then
-    "$PY" - "$TMP/sum.json" "$TMP/def.ndjson" "$TMP/short.ndjson" <<'EOF' ||
+one 3 both exit grandfather
+one 3 both exit none
+one 5 ns exit grandfather
+one 7 microdesc relay grandfather
+one 7 microdesc relay none
+one 9 both exit grandfather 1d 6h
+
+# What the data covers.
+"$PY" - "$TMP"/s3-both-exit-grandfather.stats "$TMP"/s3-both-exit-none.stats <<'EOF' ||
 import json, sys
-s = json.load(open(sys.argv[1]))
-d = s[0]
-assert d['restarted_runs'] > 0, 'no restarts with W=24h'
-assert d['bridges'] > 0, 'no bridged absence with W=24h'
-assert d['near_w_bridges'] > 0, 'no bridged absence of 21..23 h'
-assert s[1]['restarted_runs'] > d['restarted_runs'], \
-    'W=6h should restart more runs than W=24h'
-for path in sys.argv[2:]:
-    recs = [json.loads(l) for l in open(path)]
-    assert any(r['counts']['restarted_runs'] > 0 for r in recs), path
-    # After warming up, both staged and graduated exits exist.
-    late = [r for r in recs if not r['warming_up']]
-    assert late, path + ': never leaves warming up'
-    assert all(r['counts']['graduated'] > 0 for r in late), path
-    assert any(r['counts']['stripped'] > 0 for r in late), path
-    assert all(r['counts']['stripped'] == len(r['stripped']) for r in recs)
-print('coverage: restarts %d, bridges %d (%d within 3 h of W), '
-      'W=6h restarts %d' % (d['restarted_runs'], d['bridges'],
-                            d['near_w_bridges'], s[1]['restarted_runs']))
+g = json.load(open(sys.argv[1]))
+n = json.load(open(sys.argv[2]))
+assert g['restarted_runs'] > 0 and g['bridges'] > 0, g
+assert g['near_w_bridges'] > 0, 'no bridged absence within 3 h of W'
+assert g['grandfathered'] > 0 and n['grandfathered'] == 0, (g, n)
+assert n['stripped'] > g['stripped'], 'none should strip more at the start'
+assert g['watched'] > 0 and g['trace_events'] > 4, g
+print('coverage: %d restarts, %d bridges (%d near W), %d grandfathered, '
+      '%d watched relays, %d trace events'
+      % (g['restarted_runs'], g['bridges'], g['near_w_bridges'],
+         g['grandfathered'], g['watched'], g['trace_events']))
 EOF
     fail "coverage assertions"
-    ok "the data exercises restarts, bridging near W, staged and graduated exits"
-fi
 
-# Not vacuous: the model with other parameters must disagree.
-if "$PY" "$MODEL" "$TMP/g" --run 86400 21600 2592000 exit \
-    "$TMP/def.ndjson" >"$TMP/neg.out" 2>&1; then
-    fail "model with P=1d W=6h agrees with the default timeline (vacuous?)"
+# Not vacuous: the model with other lanes must disagree.
+if "$PY" "$MODEL" "$TMP/g3-both" --periods 86400 --resets 21600 \
+    --timeline "$TMP/s3-both-exit-grandfather.nd" >"$TMP/neg.out" 2>&1; then
+    fail "the model agrees with a timeline made with other lanes (vacuous?)"
 else
     ok "the model detects a timeline made with other parameters"
 fi
-
-# The defaults' summary: warming up spans exactly the first 4 days.
-grep -q '^  warming up: *2026-01-01T00:00:00Z \.\. 2026-01-04T23:00:00Z' \
-    "$TMP/def.err" || {
-    fail "warming-up span in the summary"
-    cat "$TMP/def.err"
-}
-grep -q "^  consensuses processed: *$nfiles (ns $((nfiles / 2)), microdesc $((nfiles / 2)))" \
-    "$TMP/def.err" || fail "processed count in the summary"
+# ... and with the other bootstrap rule.
+if "$PY" "$MODEL" "$TMP/g3-both" --periods $P4 --resets $W3 \
+    --bootstrap none --timeline "$TMP/s3-both-exit-grandfather.nd" \
+    >"$TMP/neg2.out" 2>&1; then
+    fail "the model agrees with a timeline of the other bootstrap rule"
+else
+    ok "the model detects the other bootstrap rule"
+fi
 
 finish

@@ -5,11 +5,13 @@
 # ../shared/testdata/series-2016-2017: 32 microdesc consensuses, 3 hours to
 # 19 days apart, zstd-compressed.  Asserts:
 # - the summary: 32 processed (ns 0, microdesc 32), the time span, 31 gaps
-#   with 2118 hours missing, warming up only on the first document (the
-#   next comes 6 days later, after P = 4d), nothing skipped, and "relays
-#   ever staged" equal to the distinct fingerprints the timeline strips;
-# - rules worked out by hand: the first document stages every exit (all
-#   new runs); in the second, 6 days later, a data gap is not an absence
+#   with 2118 hours missing, nothing skipped; the --summary JSON: the
+#   first document is the bootstrap span and every other one steady (the
+#   next comes 6 days later, after W + P = 5d), and relays_staged equals
+#   the distinct fingerprints the timeline strips in steady consensuses;
+# - rules worked out by hand: the first document grandfathers every exit
+#   (SPEC 3.7: nothing stripped); in the second, 6 days later, a data gap
+#   is not an absence
 #   (SPEC 3.2), so no run restarts, the relays of the first document are
 #   graduated, and exactly the newcomers are staged; in the third, relays
 #   missing from the second are back 46 h after their absence began, so
@@ -56,8 +58,8 @@ mapfile -t files < <(find "$SERIES" -type f -name '*.zst' | LC_ALL=C sort)
     exit 1
 }
 
-"$EXITSTAGE" replay --quiet --db "$TMP/h.db" --timeline "$TMP/tl.ndjson" \
-    "$SERIES" 2>"$TMP/err"
+"$EXITSTAGE" replay --db "$TMP/h.db" --timeline "$TMP/tl.ndjson" \
+    --summary "$TMP/sum.json" "$SERIES" 2>"$TMP/err"
 st=$?
 [ $st -eq 0 ] || fail "replay exited $st"
 sed 's/^/    /' "$TMP/err"
@@ -65,18 +67,24 @@ sed 's/^/    /' "$TMP/err"
 expect_line() { # PATTERN WHAT
     grep -Eq "$1" "$TMP/err" || fail "summary: $2"
 }
-expect_line '^  consensuses processed: +32 \(ns 0, microdesc 32\)$' \
+expect_line '^  consensuses processed: +32 \(ns 0, microdesc 32\) ' \
     "32 processed"
-expect_line '^  time span: +2016-12-10T21:00:00Z \.\. 2017-03-10T10:00:00Z$' \
+expect_line '^  time span: +2016-12-10T21:00:00Z \.\. 2017-03-10T10:00:00Z ' \
     "time span"
 expect_line '^  gaps in the archive: +31 \(2118 hours missing\)$' \
     "31 gaps, 2118 hours missing"
-expect_line '^  already in the history: +0 skipped$' "nothing skipped"
-expect_line '^  warming up: +2016-12-10T21:00:00Z \.\. 2016-12-10T21:00:00Z ' \
-    "warming up only at the first document"
-staged=$(jq -r '.stripped[]' "$TMP/tl.ndjson" | sort -u | wc -l)
-expect_line "^  relays ever staged: +$staged\$" \
-    "relays ever staged = $staged distinct stripped fingerprints"
+expect_line '^  already in the history: +0 skipped ' "nothing skipped"
+expect_line '^    bootstrap +2016-12-10T21:00:00Z \.\. 2016-12-10T21:00:00Z, 1 consensus ' \
+    "bootstrap span: the first document"
+expect_line '^    ramp +none ' "no ramp span"
+staged=$(jq -r 'select(.phase == "steady") | .stripped[]' "$TMP/tl.ndjson" |
+    sort -u | wc -l)
+[ "$(jq '.lanes[0].relays_staged' "$TMP/sum.json")" = "$staged" ] ||
+    fail "summary: relays_staged is not the $staged distinct fingerprints stripped in steady consensuses"
+[ "$(jq -c '[.lanes[0].consensuses, .lanes[0].spans.bootstrap.consensuses,
+             .lanes[0].spans.ramp, .archive.hours, .archive.documents]' \
+      "$TMP/sum.json")" = '[31,1,null,32,32]' ] ||
+    fail "summary JSON: 31 steady, 1 bootstrap, no ramp, 32 hours"
 "$EXITSTAGE" db check --db "$TMP/h.db" >/dev/null ||
     fail "db check rejects the history"
 
@@ -102,11 +110,12 @@ n1=$(wc -l <"$TMP/e1")
 both=$(LC_ALL=C comm -12 "$TMP/e0" "$TMP/e1" | wc -l)
 newc=$((n1 - both))
 rec() { sed -n "$1p" "$TMP/tl.ndjson"; }
-r1=$(rec 1 | jq -c '.counts')
-r2=$(rec 2 | jq -c '.counts')
-[ "$r1" = "{\"exit_candidates\":$n0,\"graduated\":0,\"in_staging\":$n0,\"new_runs\":$n0,\"restarted_runs\":0,\"stripped\":$n0}" ] ||
-    fail "first document: expected all $n0 exits staged as new runs, got $r1"
-[ "$r2" = "{\"exit_candidates\":$n1,\"graduated\":$both,\"in_staging\":$newc,\"new_runs\":$newc,\"restarted_runs\":0,\"stripped\":$newc}" ] ||
+r1=$(rec 1 | jq -c '.counts | del(.badexit_candidates, .stripped_badexit)')
+r2=$(rec 2 | jq -c '.counts | del(.badexit_candidates, .stripped_badexit)')
+[ "$r1" = "{\"exit_candidates\":$n0,\"graduated\":$n0,\"grandfathered\":$n0,\"in_staging\":0,\"new_runs\":0,\"restarted_runs\":0,\"stripped\":0}" ] ||
+    fail "first document: expected all $n0 exits grandfathered (SPEC 3.7), got $r1"
+[ "$(rec 1 | jq -r .phase)" = bootstrap ] || fail "first document: phase"
+[ "$r2" = "{\"exit_candidates\":$n1,\"graduated\":$both,\"grandfathered\":0,\"in_staging\":$newc,\"new_runs\":$newc,\"restarted_runs\":0,\"stripped\":$newc}" ] ||
     fail "second document (6 days later): expected $both graduated across the data gap, $newc newcomers staged, no restart; got $r2"
 [ "$(rec 3 | jq '.counts.restarted_runs')" -gt 0 ] ||
     fail "third document: relays absent from the second must restart (46 h >= W)"
@@ -116,13 +125,15 @@ r2=$(rec 2 | jq -c '.counts')
     fail "2016-12-31T03: documents 5 h apart must not restart runs"
 [ "$(jq -s 'map(.counts.restarted_runs) | add' "$TMP/tl.ndjson")" -gt 0 ] ||
     fail "no restarts in the series"
-ok "hand-derived counts: first document, data gap, restart after 46 h, bridge after 5 h"
+ok "hand-derived counts: first document grandfathered, data gap, restart after 46 h, bridge after 5 h"
 
 if [ -x "$PY" ]; then
     if "$PY" "$SRC/tests/cli/replay_model.py" "$TMP/plain" \
-        --run 345600 86400 2592000 exit "$TMP/tl.ndjson" \
-        --expect-restarts --expect-bridges --expect-prunes; then
-        ok "every record equals the independent model (restarts, bridges, prunes)"
+        --periods 345600 --resets 86400 --timeline "$TMP/tl.ndjson" \
+        --summary "$TMP/sum.json" --stats "$TMP/stats.json" \
+        --expect-restarts --expect-bridges &&
+        [ "$(jq .prunes "$TMP/stats.json")" -gt 0 ]; then
+        ok "every record and the summary equal the independent model (restarts, bridges, prunes)"
     else
         fail "timeline differs from the model"
     fi
@@ -132,24 +143,22 @@ fi
 
 # Resume: the same replay again changes nothing.
 cp "$TMP/h.db" "$TMP/h0.db"
-"$EXITSTAGE" replay --quiet --db "$TMP/h.db" --timeline "$TMP/tl2.ndjson" \
+"$EXITSTAGE" replay --db "$TMP/h.db" --timeline "$TMP/tl2.ndjson" \
     "$SERIES" 2>"$TMP/err2"
 st=$?
 [ $st -eq 0 ] || fail "second replay exited $st"
-grep -Eq '^  already in the history: +32 skipped$' "$TMP/err2" ||
-    fail "second replay: expected 'already in the history:  32 skipped'"
-grep -Eq '^  consensuses processed: +0 ' "$TMP/err2" ||
-    fail "second replay: expected 0 processed"
+grep -Eq '^  nothing new: all 32 consensuses were already in the history, so nothing was analysed$' "$TMP/err2" ||
+    fail "second replay: expected 'nothing new: all 32 consensuses ...'"
 [ ! -s "$TMP/tl2.ndjson" ] || fail "second replay wrote timeline records"
 cmp -s "$TMP/h0.db" "$TMP/h.db" || fail "second replay changed the history"
 ok "a second replay skips all 32 and leaves the history unchanged"
 
 # Resume from the middle: 16 files, then all 32.
-"$EXITSTAGE" replay --quiet --db "$TMP/p.db" --timeline "$TMP/p1.ndjson" \
+"$EXITSTAGE" replay --db "$TMP/p.db" --timeline "$TMP/p1.ndjson" \
     "${files[@]:0:16}" 2>/dev/null || fail "partial replay"
-"$EXITSTAGE" replay --quiet --db "$TMP/p.db" --timeline "$TMP/p2.ndjson" \
+"$EXITSTAGE" replay --db "$TMP/p.db" --timeline "$TMP/p2.ndjson" \
     "$SERIES" 2>"$TMP/perr" || fail "resumed replay"
-grep -Eq '^  already in the history: +16 skipped$' "$TMP/perr" ||
+grep -Eq '^  already in the history: +16 skipped ' "$TMP/perr" ||
     fail "resumed replay: expected 16 skipped"
 cat "$TMP/p1.ndjson" "$TMP/p2.ndjson" | cmp -s - "$TMP/tl.ndjson" ||
     fail "16 + 16 records differ from the one-go timeline"
