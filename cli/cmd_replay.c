@@ -78,7 +78,7 @@ static void replay_help(void)
           "  --keep-going           skip bad documents, list them at the end\n"
           "  --threads N            inputs read at once (default: the "
           "CPUs)\n"
-          "  --read-ahead SIZE      decompressed bytes held ahead (default 8\n"
+          "  --read-ahead SIZE      decompressed bytes held ahead (default 2\n"
           "                         largest documents); beyond: --spool-dir\n"
           "  --spool-dir DIR        default $TMPDIR or /tmp\n"
           "\n" CLI_POLICY_HELP, stdout);

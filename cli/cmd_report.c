@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * cmd_report.c - `exitstage report --html FILE --analysis ANALYSIS`: draw
- * an analysis document (the JSON a replay's analysis produces, SPEC 9) as
- * one self-contained HTML page.  The page is written atomically; nothing
- * is written for a document the library rejects.
+ * cmd_report.c - `exitstage report --html FILE TIMELINE...` (or
+ * `--analysis ANALYSIS`): draw the analysis of saved replay timelines, or
+ * an analysis document, as one self-contained HTML page (SPEC 9).  The
+ * page is written atomically; nothing is written for input the library
+ * rejects.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,10 +19,13 @@
 
 static void report_help(void)
 {
-    fputs("usage: exitstage report --html FILE --analysis ANALYSIS "
-          "[--title TEXT]\n"
+    fputs("usage: exitstage report --html FILE [--summary SUMMARY] "
+          "TIMELINE...\n"
+          "       exitstage report --html FILE --analysis ANALYSIS\n"
           "\n"
-          "Draws an analysis document (JSON, schema_version 1) as one\n"
+          "Draws the analysis of replay timelines (NDJSON, oldest first;\n"
+          "watched relays from the replay's --summary file), or an analysis\n"
+          "document (JSON, schema_version 1), as one\n"
           "self-contained HTML page: the stripped exit-bandwidth fraction\n"
           "and the relays in staging over time per lane, bootstrap, ramp and\n"
           "archive gaps marked, watched relays against all, and the lane\n"
@@ -30,7 +34,8 @@ static void report_help(void)
           "  --html FILE        write the page to FILE ('-': standard "
           "output)\n"
           "  --analysis FILE    read the analysis document from FILE ('-':\n"
-          "                     standard input)\n"
+          "                     standard input) instead of timelines\n"
+          "  --summary FILE     a replay's --summary, for watched relays\n"
           "  --title TEXT       the page's title (default: the time span)\n"
           "\n"
           "Exit status 3 if the document is malformed.\n",
@@ -89,14 +94,19 @@ int cmd_report(int argc, char **argv)
         {"html", required_argument, NULL, 'H'},
         {"analysis", required_argument, NULL, 'A'},
         {"title", required_argument, NULL, 'T'},
+        {"summary", required_argument, NULL, 'S'},
+        CLI_GLOBAL_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
-    const char *html = NULL, *analysis = NULL;
+    const char *html = NULL, *analysis = NULL, *summary = NULL;
     exst_html_opts opts;
     memset(&opts, 0, sizeof opts);
     int ch;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":h" CLI_GLOBAL_SHORTOPTS, longopts,
+                             NULL)) != -1) {
+        if (cli_global_option(ch))
+            continue;
         switch (ch) {
         case 'h':
             report_help();
@@ -110,6 +120,9 @@ int cmd_report(int argc, char **argv)
         case 'T':
             opts.title = optarg;
             break;
+        case 'S':
+            summary = optarg;
+            break;
         case ':':
             return cli_usage("report: option '%s' needs a value",
                              argv[optind - 1]);
@@ -119,12 +132,32 @@ int cmd_report(int argc, char **argv)
     }
     if (html == NULL)
         return cli_usage("report: --html FILE is required");
-    if (analysis == NULL)
-        return cli_usage("report: --analysis FILE is required");
-    if (optind < argc)
-        return cli_usage("report: unexpected argument '%s' (timelines are "
-                         "not read yet: give --analysis FILE)",
-                         argv[optind]);
+    if (analysis == NULL && optind == argc)
+        return cli_usage("report: expected timelines, or --analysis FILE");
+    if (analysis != NULL && optind < argc)
+        return cli_usage("report: --analysis and timelines exclude each "
+                         "other");
+    if (summary != NULL && analysis != NULL)
+        return cli_usage("report: --summary goes with timelines");
+    if (analysis == NULL) {
+        exst_error err;
+        exst_error_clear(&err);
+        char *doc = NULL, *page = NULL;
+        size_t page_len = 0;
+        int st = exst_timelines_analysis(&doc, (const char *const *)(argv +
+                                                                     optind),
+                                         (size_t)(argc - optind), summary, 1,
+                                         &err);
+        if (st == EXST_OK)
+            st = exst_html_render(&page, &page_len, doc, strlen(doc), &opts,
+                                  &err);
+        exst_free(doc);
+        if (st != EXST_OK)
+            return cli_report(st, &err);
+        int wrc = cli_write_file(html, page, page_len);
+        exst_free(page);
+        return wrc;
+    }
 
     FILE *fp = stdin;
     if (strcmp(analysis, "-") != 0) {

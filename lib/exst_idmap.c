@@ -116,3 +116,17 @@ bool exstp_idmap_get(const exstp_idmap *m, const uint8_t id[20],
         *val = m->vals[i];
     return true;
 }
+
+size_t exstp_idmap_max_probe(const exstp_idmap *m)
+{
+    size_t worst = 0;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->used[i])
+            continue;
+        size_t home = slot_of(m, m->keys[i]);
+        size_t d = (i + m->cap - home) & (m->cap - 1);
+        if (d > worst)
+            worst = d;
+    }
+    return worst;
+}

@@ -34,4 +34,8 @@ bool exstp_idmap_put(exstp_idmap *m, const uint8_t id[20], uint32_t v,
 bool exstp_idmap_get(const exstp_idmap *m, const uint8_t id[20],
                      uint32_t *val);
 
+/* The longest probe sequence in the table (slots past an identity's
+ * hash slot): for tests that crafted identities cannot make it long. */
+size_t exstp_idmap_max_probe(const exstp_idmap *m);
+
 #endif /* EXST_IDMAP_INT_H */

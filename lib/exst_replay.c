@@ -45,11 +45,11 @@
 
 #define DEFAULT_CHECKPOINT 168
 #define MIN_READ_AHEAD ((size_t)4 << 20)
-#define READ_AHEAD_DOCS 8 /* default budget: this many of the largest */
+#define READ_AHEAD_DOCS 2 /* default budget: this many of the largest */
 #define PEEK_BYTES (64u << 10)
 #define MAX_BAD_LISTED 20
 #define MAX_LANES 256
-#define TL_FLUSH ((size_t)1 << 20)
+#define TL_CAP ((size_t)1 << 16)
 
 /* ---- inputs ---------------------------------------------------------- */
 
@@ -570,7 +570,11 @@ static int open_append(int *fd, bool *own, const char *path, int dash_fd,
     int rc = exstp_path_resolve(&target, path, err);
     if (rc != EXST_OK)
         return rc;
-    *fd = open(target, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY,
+    /* A regular file is read back to cut it on resume. */
+    struct stat st;
+    const int mode = stat(target, &st) != 0 || S_ISREG(st.st_mode) ? O_RDWR
+                                                                   : O_WRONLY;
+    *fd = open(target, mode | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY,
                0666);
     int e = errno;
     exstp_free(target);
@@ -628,7 +632,7 @@ static int tl_append(exst_replay *r, const char *p, size_t n,
                      exst_error *err)
 {
     if (r->tl_len + n > r->tl_cap) {
-        size_t cap = r->tl_cap ? r->tl_cap : TL_FLUSH * 2;
+        size_t cap = r->tl_cap ? r->tl_cap : TL_CAP;
         while (cap < r->tl_len + n)
             cap *= 2;
         char *b = exstp_realloc(r->tl_buf, cap);
@@ -639,7 +643,7 @@ static int tl_append(exst_replay *r, const char *p, size_t n,
     }
     memcpy(r->tl_buf + r->tl_len, p, n);
     r->tl_len += n;
-    return r->tl_len >= TL_FLUSH ? tl_flush(r, false, err) : EXST_OK;
+    return EXST_OK;
 }
 
 static const char CSV_HEADER[] =
@@ -1392,18 +1396,6 @@ static int write_outputs(exst_replay *r, const exst_consensus *c,
                          exst_error *err)
 {
     int rc = EXST_OK;
-    if (r->tl_fd >= 0) {
-        for (size_t i = 0; i < r->n_lanes && rc == EXST_OK; i++) {
-            if (r->o.timeline_csv) {
-                rc = tl_csv_row(r, &r->lanes[i], i == 0, c, err);
-            } else {
-                exst_span tl = exst_stage_timeline(r->lanes[i].res);
-                rc = tl_append(r, tl.ptr, tl.len, err);
-            }
-        }
-    }
-    if (rc != EXST_OK || (r->o.out_dir == NULL && r->o.reports_dir == NULL))
-        return rc;
     const exst_stage_result *res = r->lanes[0].res;
     char base[48];
     collector_name(base, exst_consensus_valid_after(c),
@@ -1425,6 +1417,22 @@ static int write_outputs(exst_replay *r, const exst_consensus *c,
         rc = write_in_dir(r->o.reports_dir, base, ".json", rep.ptr, rep.len,
                           err);
     }
+    /* The timeline last, written now rather than buffered across
+     * documents: it then holds exactly the documents the history may be
+     * committed with (a file written above for a document that is taken
+     * back is written again, the same bytes, when it is replayed). */
+    for (size_t i = 0; r->tl_fd >= 0 && i < r->n_lanes && rc == EXST_OK;
+         i++) {
+        if (r->o.timeline_csv) {
+            rc = tl_csv_row(r, &r->lanes[i], i == 0, c, err);
+        } else {
+            exst_span tl = exst_stage_timeline(r->lanes[i].res);
+            rc = tl_append(r, tl.ptr, tl.len, err);
+        }
+    }
+    if (rc == EXST_OK && r->tl_len > 0)
+        rc = tl_flush(r, false, err);
+    r->tl_len = 0;
     return rc;
 }
 

@@ -1356,7 +1356,7 @@ typedef struct exst_replay_opts {
     unsigned threads;     /* inputs read at once (default 1); the caller's
                              thread stages and helps decompress */
     size_t read_ahead;    /* bytes of decompressed documents held in
-                             memory ahead of staging (default: 8 times
+                             memory ahead of staging (default: twice
                              the largest document seen, at least 4 MiB) */
     const char *spool_dir;/* read-ahead beyond read_ahead is spooled to
                              an unlinked temporary file here (zstd); NULL:

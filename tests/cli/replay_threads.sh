@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# replay --threads 1 and --threads 2 (a reader thread decompressing ahead)
-# must be indistinguishable: the same timeline and history bytes, the same
-# error for a corrupt member (status 3, history up to the member before),
-# and a prompt status 130 for SIGINT while the reader is blocked on a
-# stalled pipe.
+# replay --threads 1, 2 and 4 (reader threads decompressing later inputs
+# ahead, the staging thread helping, read-ahead past the budget spooled)
+# must be indistinguishable: the same timeline, summary and history bytes
+# over one input and over six (CollecTor-style monthly pieces in xz, zstd
+# and gzip, named out of order), also with a one-byte read-ahead budget
+# that spools everything ahead; the same error for a corrupt member, in
+# the first input and in a later one that a reader meets first (status 3,
+# history up to the member before); and a prompt status 130 for SIGINT
+# while the staging thread is blocked on a stalled pipe.
 set -u
 E=${EXITSTAGE:?}
 G=${EXST_GEN:?}
@@ -74,4 +78,57 @@ for t in 1 2; do
     [ $el -lt 4 ] || fail "SIGINT, --threads $t: took ${el}s"
     "$E" db check --db "$work/i$t.db" >/dev/null || fail "db check after SIGINT $t"
 done
-echo "replay_threads: ok ($n documents)"
+# Six inputs of 16 hours each, mixed compressions, named out of order.
+mapfile -t all < <(echo "$names")
+mkdir "$work/m"
+for i in 0 1 2 3 4 5; do
+    part=("${all[@]:$((i * 16)):16}")
+    [ ${#part[@]} -gt 0 ] || continue
+    tar cf "$work/m/p$i.tar" -C "$work/g" "${part[@]}"
+    case $((i % 3)) in
+    0) xz -0 -q "$work/m/p$i.tar" ;;
+    1) zstd -q --rm "$work/m/p$i.tar" ;;
+    2) gzip -q "$work/m/p$i.tar" ;;
+    esac
+done
+inputs=$(ls "$work"/m/* | sort -r)
+# shellcheck disable=SC2086
+for cfg in "1" "2" "4" "2 --read-ahead 1" "4 --read-ahead 1"; do
+    tag=$(echo "$cfg" | tr -d ' -')
+    "$E" replay --threads $cfg --staging-period 1d,4d --reset-after 12h,1d \
+        --timeline "$work/mt$tag.nd" --summary "$work/ms$tag.json" \
+        --watch-badexit $inputs 2>"$work/m$tag.err" ||
+        fail "six inputs, --threads $cfg: $(head -1 "$work/m$tag.err")"
+    [ "$(wc -l <"$work/mt$tag.nd")" -eq $((n * 4)) ] ||
+        fail "six inputs, --threads $cfg: $(wc -l <"$work/mt$tag.nd") records"
+    cmp -s "$work/mt1.nd" "$work/mt$tag.nd" ||
+        fail "six inputs: the timeline of --threads $cfg differs"
+    cmp -s "$work/ms1.json" "$work/ms$tag.json" ||
+        fail "six inputs: the summary of --threads $cfg differs"
+done
+# A corrupt member in the fifth piece: with threads a reader meets it
+# while the staging thread is still on the first.
+mkdir "$work/mb"
+cp "$work"/m/* "$work/mb/"
+bad5=${all[$((4 * 16 + 3))]}
+mkdir "$work/c5" && cp "$work"/g/* "$work/c5/"
+printf 'network-status-version 3\ngarbage\n' >"$work/c5/$bad5"
+rm "$work"/mb/p4.*
+tar cf "$work/mb/p4.tar" -C "$work/c5" "${all[@]:64:16}"
+# shellcheck disable=SC2086
+for t in 1 2 4; do
+    "$E" replay --threads $t --db "$work/mb$t.db" \
+        --timeline "$work/mb$t.nd" $(ls "$work"/mb/*) 2>"$work/mb$t.err"
+    st=$?
+    [ $st -eq 3 ] || fail "corrupt member in a later input, --threads $t: status $st"
+    head -1 "$work/mb$t.err" >"$work/mb$t.first"
+    cmp -s "$work/mb1.first" "$work/mb$t.first" ||
+        fail "corrupt later member: --threads $t says '$(cat "$work/mb$t.first")'"
+    cmp -s "$work/mb1.db" "$work/mb$t.db" ||
+        fail "corrupt later member: the history of --threads $t differs"
+    cmp -s "$work/mb1.nd" "$work/mb$t.nd" ||
+        fail "corrupt later member: the timeline of --threads $t differs"
+done
+grep -q "$bad5" "$work/mb1.first" || fail "the later corrupt member is not named"
+
+echo "replay_threads: ok ($n documents; one input and six)"
