@@ -659,6 +659,13 @@ typedef struct exst_stage_opts {
     int64_t retention_s;         /* 0: default; raised to W if smaller */
     int no_annotate;
     int strip_signatures;
+    /* Relays the operators vouch for (--exempt, SPEC 10): an exit
+     * candidate listed here is never in staging, whatever its run; its
+     * run is still kept in the history.  n_exempt identities in strictly
+     * ascending byte order (exst_stage_run refuses anything else with
+     * EXST_ERR_USAGE); NULL and 0: nobody is exempt. */
+    const uint8_t (*exempt)[20];
+    size_t n_exempt;
 } exst_stage_opts;
 
 typedef struct exst_stage_counts {
@@ -671,6 +678,9 @@ typedef struct exst_stage_counts {
     size_t grandfathered;   /* first seen now and grandfathered (3.7) */
     size_t badexit_candidates; /* exit candidates with BadExit */
     size_t stripped_badexit;   /* stripped relays with BadExit */
+    size_t exempted;        /* exit candidates whose run would have them
+                               in staging but for opts->exempt; counted
+                               in neither in_staging nor graduated */
 } exst_stage_counts;
 
 /* A summary of one staged consensus, for replays and callers. */
