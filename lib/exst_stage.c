@@ -566,7 +566,13 @@ int exst_stage_grandfather(exst_history *h, const exst_consensus *c,
                            exst_error *err)
 {
     policy pol;
-    memset(&pol, 0, sizeof pol);
+    exst_stage_opts none;
+    memset(&none, 0, sizeof none);
+    /* The history records the P an apply without options would use here
+     * (the consensus parameter, else the default), so that `db show`
+     * right after `db init --grandfather` has one; the window stays the
+     * default. */
+    resolve_policy(&pol, NULL, c, h, &none);
     pol.W = EXST_DEFAULT_RESET_AFTER;
     exstp_obs ob;
     int rc = observe(&ob, h, c, &pol, 1, err);
@@ -584,8 +590,9 @@ static int check_exempt(const exst_stage_opts *o, exst_error *err)
         return EXST_OK;
     if (o->exempt == NULL)
         return exstp_error_simple(err, EXST_ERR_USAGE, NULL,
-                                  "exempt set: %zu identities announced, "
-                                  "none given", o->n_exempt);
+                                  "exempt set: %zu identit%s announced, "
+                                  "none given", o->n_exempt,
+                                  o->n_exempt == 1 ? "y" : "ies");
     for (size_t i = 1; i < o->n_exempt; i++)
         if (memcmp(o->exempt[i - 1], o->exempt[i], 20) >= 0)
             return exstp_error_simple(err, EXST_ERR_USAGE, NULL,
