@@ -87,14 +87,16 @@ static char *staged_list(size_t *len, const exst_stage_result *r)
 static void summary_line(const exst_stage_result *r)
 {
     const exst_stage_summary *s = exst_stage_get_summary(r);
-    char va[21];
-    cli_info("%s %s: %zu exit candidate%s, %zu in staging, %zu stripped "
+    char va[21], ex[48] = "";
+    if (s->counts.exempted > 0)
+        snprintf(ex, sizeof ex, ", %zu exempted", s->counts.exempted);
+    cli_info("%s %s: %zu exit candidate%s, %zu in staging%s, %zu stripped "
              "(%.4f of exit bandwidth), %s, phase %s",
              exst_time_iso(va, s->valid_after),
              s->flavor == EXST_FLAVOR_NS ? "ns" : "microdesc",
              s->counts.exit_candidates,
              s->counts.exit_candidates == 1 ? "" : "s", s->counts.in_staging,
-             s->counts.stripped, s->stripped_fraction,
+             ex, s->counts.stripped, s->stripped_fraction,
              s->guard_tripped ? "capacity guard tripped"
                               : !s->enabled ? "staging disabled by the "
                                               "consensus"

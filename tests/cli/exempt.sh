@@ -61,6 +61,10 @@ cp h.db h.before
 [ "$(jq -c .exempted ex.json)" = "$(printf '%s\n%s\n' "$X" "$Y" | sort | jq -Rsc 'split("\n") | map(select(. != ""))')" ] ||
     fail "exempted: $(jq -c .exempted ex.json)"
 [ "$(jq .counts.exempted ex.json)" = 2 ] || fail "counts.exempted $(jq .counts.exempted ex.json)"
+"$E" -v apply --db h.db --dry-run --now $NOW -o /dev/null --exempt exempt \
+    "$C0" 2>err || fail "apply -v --exempt"
+grep -q "^exitstage: 2026-01-01T00:00:00Z ns: [0-9]* exit candidates, [0-9]* in staging, 2 exempted, [0-9]* stripped " err ||
+    fail "-v line: $(cat err)"
 [ "$(jq .policy.exempt ex.json)" = 3 ] || fail "policy.exempt $(jq .policy.exempt ex.json), want 3"
 jq -e --arg x "$X" --arg y "$Y" '(.in_staging | index($x) or index($y)) or
     ([.stripped[].fingerprint] | index($x) or index($y))' ex.json >/dev/null &&
