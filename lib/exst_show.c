@@ -49,12 +49,6 @@ static int put(json_t *o, const char *key, json_t *v)
     return v != NULL && json_object_set_new(o, key, v) == 0;
 }
 
-/* A duration in seconds, or null. */
-static json_t *secs_or_null(int ok, int64_t v)
-{
-    return ok ? json_integer((json_int_t)v) : json_null();
-}
-
 static const char *state_name(const exst_relay_status *st)
 {
     if (!st->found)
@@ -87,10 +81,13 @@ static json_t *relay_json(const exst_history *h, const uint8_t id[20],
         put(o, "run_start", exstp_json_time(st.run_start)) &&
         put(o, "eligible_at", exstp_json_time(st.eligible_at)) &&
         put(o, "remaining_s",
-            secs_or_null(st.in_staging, st.eligible_at - t)) &&
+            st.in_staging ? json_integer((json_int_t)(st.eligible_at - t))
+                          : json_null()) &&
         put(o, "last_seen", exstp_json_time(st.last_seen)) &&
         put(o, "absent_since", exstp_json_time(st.absence_start)) &&
-        put(o, "absent_s", secs_or_null(absent, t - st.absence_start)) &&
+        put(o, "absent_s",
+            absent ? json_integer((json_int_t)(t - st.absence_start))
+                   : json_null()) &&
         put(o, "restarts_at", exstp_json_time(st.restarts_at));
     if (!ok) {
         json_decref(o);
