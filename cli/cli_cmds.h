@@ -8,5 +8,8 @@ int cmd_inspect(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_db(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif

@@ -2,15 +2,24 @@
 /*
  * exst_archive.c - the input layer of replay (SPEC 2.2): a sequential
  * reader that turns one file descriptor into a series of documents.  The
- * input may be a plain document, zstd-compressed data, a tar stream (ustar
+ * input may be a plain document, zstd-, xz- or gzip-compressed data (any
+ * number of frames, streams or members back to back), a tar stream (ustar
  * or pax, GNU long names, several archives concatenated) or a compressed
- * tar stream; the kind is detected from the bytes.  The reader never seeks
- * (pipes work), reads in 1 MiB chunks, decompresses straight into a
- * reusable member buffer and keeps only one member in memory.  Also here:
- * exst_peek_header, which reads just enough of a document to sort inputs
- * by valid-after before a replay, and exst_collect_paths, which expands
- * directories named on the command line into their files.
+ * tar stream; the kind is detected from the bytes, never from a name.  A
+ * tar member may itself be compressed.  A single input or a member that
+ * holds several documents back to back (`cat a b c`) is split into them.
+ * Every document is classified from its first lines (consensus, another
+ * @type, not a consensus) so the caller can skip what is not for it.
+ *
+ * The reader never seeks (pipes work), reads in 1 MiB chunks, decodes
+ * straight into the buffer a document is returned from and keeps only one
+ * member (or, for a single input, one document and the next chunk) in
+ * memory.  Also here: exst_peek_header, which reads just enough of a
+ * document to sort inputs by valid-after before a replay, and
+ * exst_collect_paths, which expands directories named on the command line
+ * into their files.
  */
+#define _GNU_SOURCE /* memmem */
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -18,18 +27,38 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <zstd.h>
-
+#include "exst_decomp_int.h"
 #include "exst_int.h"
 
 #define IN_CHUNK ((size_t)1 << 20)   /* read(2) size */
 #define DIRECT_MIN (IN_CHUNK / 4)    /* plain reads this big bypass `in` */
+#define STEP ((size_t)512 << 10)     /* single input: bytes per refill */
 #define BLOCK 512                    /* tar block */
 #define MAX_META ((size_t)1 << 20)   /* pax header or GNU long name */
-#define FIRST_CAP ((size_t)1 << 20)  /* first single-document buffer */
+#define FIRST_CAP ((size_t)1 << 20)  /* single input: first window size */
 #define NAME_Q 80                    /* bytes of a name quoted in messages */
 
 enum { MODE_SINGLE, MODE_TAR, MODE_DONE };
+
+/*
+ * Documents cut out of one buffer: a member (all of it in memory, eof) or
+ * the window of a single input (refilled as it is read).  [pos, fill) is
+ * what has not been returned yet; scan is where the search for the next
+ * document boundary goes on.  A returned document is NUL-ended in place:
+ * the byte after it (the next document's first) is saved in `saved` and
+ * put back before anything else happens.
+ */
+typedef struct split {
+    char *buf;
+    size_t pos, fill, scan;
+    bool eof;
+    bool active;           /* a member still has documents to return */
+    size_t index;          /* documents returned from this buffer */
+    uint64_t base;         /* offset of buf[0] in the member or input */
+    size_t cut;            /* where the NUL went, when has_cut */
+    char saved;
+    bool has_cut;
+} split;
 
 struct exst_archive {
     int fd;
@@ -47,11 +76,10 @@ struct exst_archive {
     bool in_eof;
     uint64_t bytes_in;
 
-    /* zstd: the stream decoder (NULL for plain input), the member decoder
-     * (created on first use), and whether a frame is still open. */
-    ZSTD_DStream *zds;
-    ZSTD_DStream *mzds;
-    bool frame_open;
+    /* The stream decoder (NULL for plain input) and one decoder per
+     * member format, created on first use (index: exstp_dz_fmt). */
+    exstp_dz *dz;
+    exstp_dz *mdz[4];
 
     uint64_t pos;          /* offset in the decompressed stream */
 
@@ -60,11 +88,14 @@ struct exst_archive {
     size_t head_len;
     bool head_pending;
 
+    /* Documents: the single input's window, or the current member. */
+    split sp;
+
     /* Tar state. */
     uint64_t skip;         /* bytes to discard before the next header */
-    char *doc;             /* member / document buffer */
+    char *doc;             /* member buffer / single-input window */
     size_t doc_cap;
-    char *zdoc;            /* decompressed zstd member */
+    char *zdoc;            /* decompressed member */
     size_t zdoc_cap;
     char *mname;           /* current member's name */
     size_t mname_cap;
@@ -75,6 +106,7 @@ struct exst_archive {
     bool has_psize;
     bool have_member;      /* mname holds the previous member's name */
     size_t zero_run;       /* bytes of zero blocks just read */
+    uint64_t idle;         /* stream bytes since the last document */
 };
 
 /* ------------------------------------------------------------------ */
@@ -128,6 +160,32 @@ static int nomem(exst_archive *a, exst_error *err)
 {
     a->failed = EXST_ERR_NOMEM;
     return exstp_error_simple(err, EXST_ERR_NOMEM, a->name, "out of memory");
+}
+
+/* A decoder's failure as a status and message ("corrupt xz data: ...",
+ * "truncated gzip data"), for the stream (member NULL) or a member. */
+static int dz_error(exst_archive *a, exst_error *err, const exstp_dz *d,
+                    int r, const char *member)
+{
+    char what[160];
+    const char *has = member != NULL ? "has " : "";
+    const char *fmt = exstp_dz_name(exstp_dz_format(d));
+    switch (r) {
+    case EXSTP_DZ_NOMEM:
+        return nomem(a, err);
+    case EXSTP_DZ_TRUNCATED:
+        snprintf(what, sizeof what, "%struncated %s data", has, fmt);
+        break;
+    case EXSTP_DZ_LIMIT:
+        snprintf(what, sizeof what,
+                 "is over the document size limit of %zu bytes", a->max_doc);
+        return arc_error(a, err, EXST_ERR_LIMIT, member, what);
+    default:
+        snprintf(what, sizeof what, "%scorrupt %s data: %s", has, fmt,
+                 exstp_dz_why(d));
+        break;
+    }
+    return arc_error(a, err, EXST_ERR_COMPRESS, member, what);
 }
 
 /* ------------------------------------------------------------------ */
@@ -184,39 +242,26 @@ static int fill_in(exst_archive *a, exst_error *err)
 static int zsrc_read(exst_archive *a, void *dst, size_t n, size_t *got,
                      exst_error *err)
 {
-    ZSTD_outBuffer out = {dst, n, 0};
-    while (out.pos < n) {
+    size_t out = 0;
+    int rc = EXST_OK;
+    while (out < n) {
         if (a->in_pos == a->in_len && !a->in_eof) {
-            const int rc = fill_in(a, err);
+            rc = fill_in(a, err);
             if (rc != EXST_OK)
-                return rc;
+                break;
         }
-        ZSTD_inBuffer in = {a->in, a->in_len, a->in_pos};
-        const size_t out0 = out.pos;
-        const size_t r = ZSTD_decompressStream(a->zds, &out, &in);
-        const bool progress = out.pos != out0 || in.pos != a->in_pos;
-        a->in_pos = in.pos;
-        if (ZSTD_isError(r)) {
-            a->pos += out.pos;
-            char what[120];
-            snprintf(what, sizeof what, "corrupt zstd data: %s",
-                     ZSTD_getErrorName(r));
-            return arc_error(a, err, EXST_ERR_COMPRESS, NULL, what);
-        }
-        if (progress) {
-            a->frame_open = r != 0;
-        } else if (a->in_pos == a->in_len && a->in_eof) {
-            if (a->frame_open) {
-                a->pos += out.pos;
-                return arc_error(a, err, EXST_ERR_COMPRESS, NULL,
-                                 "truncated zstd data");
-            }
+        const int r = exstp_dz_run(a->dz, a->in, a->in_len, &a->in_pos, dst,
+                                   n, &out, a->in_eof);
+        if (r == EXSTP_DZ_END)
             break;
+        if (r != EXSTP_DZ_MORE) {
+            a->pos += out;
+            return dz_error(a, err, a->dz, r, NULL);
         }
     }
-    a->pos += out.pos;
-    *got = out.pos;
-    return EXST_OK;
+    a->pos += out;
+    *got = out;
+    return rc;
 }
 
 /* Up to n bytes of the (decompressed) stream into dst; fewer only at the
@@ -224,7 +269,7 @@ static int zsrc_read(exst_archive *a, void *dst, size_t n, size_t *got,
 static int src_read(exst_archive *a, void *dst, size_t n, size_t *got,
                     exst_error *err)
 {
-    if (a->zds != NULL)
+    if (a->dz != NULL)
         return zsrc_read(a, dst, n, got, err);
     unsigned char *d = dst;
     size_t done = 0;
@@ -307,18 +352,156 @@ static bool set_str(char **buf, size_t *cap, const char *s, size_t n)
 }
 
 /* ------------------------------------------------------------------ */
-/* Open, close, accessors                                             */
+/* Classification and document boundaries                             */
 /* ------------------------------------------------------------------ */
 
-static bool is_zstd(const unsigned char *p, size_t n)
+#define CLASSIFY_MAX_LINES 24
+
+static bool has_prefix(const char *p, size_t n, const char *lit, size_t ll)
 {
-    if (n < 4)
-        return false;
-    const uint32_t m = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
-                       (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    return m == ZSTD_MAGICNUMBER ||
-           (m & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START;
+    return n >= ll && memcmp(p, lit, ll) == 0;
 }
+
+exst_doc_kind exst_doc_classify(exst_span *type, const void *buf, size_t len)
+{
+    static const char at_type[] = "@type ";
+    static const char version[] = "network-status-version";
+    const char *p = buf, *end = p + (buf != NULL ? len : 0);
+    if (type != NULL) {
+        type->ptr = NULL;
+        type->len = 0;
+    }
+    for (int line = 0; p < end && line < CLASSIFY_MAX_LINES; line++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl != NULL ? nl : end;
+        const size_t n = (size_t)(le - p);
+        if (has_prefix(p, n, at_type, sizeof at_type - 1)) {
+            /* The first @type decides: its first word is the type. */
+            const char *t = p + sizeof at_type - 1;
+            while (t < le && (*t == ' ' || *t == '\t'))
+                t++;
+            const char *te = t;
+            while (te < le && *te != ' ' && *te != '\t' && *te != '\r')
+                te++;
+            const size_t tl = (size_t)(te - t);
+            if (type != NULL) {
+                type->ptr = t;
+                type->len = tl;
+            }
+            if ((tl == 26 &&
+                 memcmp(t, "network-status-consensus-3", 26) == 0) ||
+                (tl == 36 &&
+                 memcmp(t, "network-status-microdesc-consensus-3", 36) == 0))
+                return EXST_DOC_CONSENSUS;
+            return EXST_DOC_OTHER_TYPE;
+        }
+        if (n > 0 && *p == '@') { /* another annotation */
+            p = nl != NULL ? nl + 1 : end;
+            continue;
+        }
+        /* The first line that is not an annotation decides. */
+        if (has_prefix(p, n, version, sizeof version - 1) &&
+            (n == sizeof version - 1 || p[sizeof version - 1] == ' ' ||
+             p[sizeof version - 1] == '\t' || p[sizeof version - 1] == '\r'))
+            return EXST_DOC_CONSENSUS;
+        return EXST_DOC_NOT_CONSENSUS;
+    }
+    return EXST_DOC_NOT_CONSENSUS;
+}
+
+/*
+ * A new document starts at a line beginning "@type " or
+ * "network-status-version " right after a "-----END SIGNATURE-----" line
+ * (the end of the previous document's last signature).  Those two can
+ * never begin a line inside an object (base64 has no spaces), and the
+ * search is one memmem for the END line, a handful of hits per document.
+ */
+static const char SIG_END[] = "\n-----END SIGNATURE-----\n";
+#define SIG_END_LEN (sizeof SIG_END - 1)
+static const char START_TYPE[] = "@type ";
+static const char START_VERSION[] = "network-status-version ";
+#define START_MAX (sizeof START_VERSION - 1)
+
+/* 1: (p, n) starts a document; 0: it does not; -1: too short to say. */
+static int starts_doc(const char *p, size_t n, bool eof)
+{
+    static const char *const starts[2] = {START_TYPE, START_VERSION};
+    int maybe = 0;
+    for (int i = 0; i < 2; i++) {
+        const size_t l = strlen(starts[i]);
+        const size_t k = n < l ? n : l;
+        if (memcmp(p, starts[i], k) != 0)
+            continue;
+        if (k == l)
+            return 1;
+        maybe = 1; /* a prefix of it so far */
+    }
+    return maybe && !eof ? -1 : 0;
+}
+
+/* The offset of the next document boundary in sp->buf[pos, fill), or
+ * SIZE_MAX if there is none (yet: more input may tell). */
+static size_t find_boundary(split *sp)
+{
+    const char *b = sp->buf;
+    size_t s = sp->scan > sp->pos ? sp->scan : sp->pos;
+    for (;;) {
+        if (sp->fill - s < SIG_END_LEN)
+            break;
+        const char *hit = memmem(b + s, sp->fill - s, SIG_END, SIG_END_LEN);
+        if (hit == NULL) {
+            s = sp->fill - (SIG_END_LEN - 1);
+            break;
+        }
+        const size_t q = (size_t)(hit - b) + SIG_END_LEN;
+        const int st = starts_doc(b + q, sp->fill - q, sp->eof);
+        if (st < 0) {
+            s = (size_t)(hit - b); /* look again with more bytes */
+            break;
+        }
+        if (st > 0) {
+            sp->scan = q;
+            return q;
+        }
+        s = q - 1; /* the next END line may begin with this newline */
+    }
+    sp->scan = s;
+    return SIZE_MAX;
+}
+
+/* Put back the byte a returned document's NUL replaced. */
+static void split_restore(split *sp)
+{
+    if (sp->has_cut) {
+        sp->buf[sp->cut] = sp->saved;
+        sp->has_cut = false;
+    }
+}
+
+/* Return sp->buf[pos, end) as the next document (buf has a byte free at
+ * fill for the NUL). */
+static void split_yield(exst_archive *a, split *sp, size_t end,
+                        const char *name, exst_archive_doc *doc)
+{
+    if (end < sp->fill) {
+        sp->saved = sp->buf[end];
+        sp->cut = end;
+        sp->has_cut = true;
+    }
+    sp->buf[end] = '\0';
+    doc->name = name;
+    doc->data = sp->buf + sp->pos;
+    doc->len = end - sp->pos;
+    doc->index = sp->index++;
+    doc->offset = sp->base + sp->pos;
+    doc->kind = exst_doc_classify(&doc->type, doc->data, doc->len);
+    sp->pos = end;
+    a->idle = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Open, close, accessors                                             */
+/* ------------------------------------------------------------------ */
 
 static bool is_zero_block(const unsigned char *h)
 {
@@ -339,6 +522,8 @@ static bool has_ustar_magic(const unsigned char *h)
 int exst_archive_open(exst_archive **out, int fd, const char *name,
                       const exst_archive_opts *opts, exst_error *err)
 {
+    static const unsigned fmt_bit[4] = {0, EXST_ARCHIVE_ZSTD,
+                                        EXST_ARCHIVE_XZ, EXST_ARCHIVE_GZIP};
     if (out == NULL)
         return exstp_error_simple(err, EXST_ERR_USAGE, name,
                                   "exst_archive_open: out is NULL");
@@ -366,19 +551,20 @@ int exst_archive_open(exst_archive **out, int fd, const char *name,
         rc = exstp_error_simple(err, EXST_ERR_NOMEM, name, "out of memory");
         goto fail;
     }
-    while (a->in_len < 4 && !a->in_eof) {
+    while (a->in_len < EXSTP_DZ_MAGIC_MAX && !a->in_eof) {
         rc = fill_in(a, err);
         if (rc != EXST_OK)
             goto fail;
     }
-    if (is_zstd(a->in, a->in_len)) {
-        a->zds = ZSTD_createDStream();
-        if (a->zds == NULL) {
+    const exstp_dz_fmt zf = exstp_dz_detect(a->in, a->in_len);
+    if (zf != EXSTP_DZ_NONE) {
+        a->dz = exstp_dz_new(zf);
+        if (a->dz == NULL) {
             rc = exstp_error_simple(err, EXST_ERR_NOMEM, name,
                                     "out of memory");
             goto fail;
         }
-        a->format |= EXST_ARCHIVE_ZSTD;
+        a->format |= fmt_bit[zf];
     }
     rc = src_read(a, a->head, BLOCK, &a->head_len, err);
     if (rc != EXST_OK)
@@ -389,6 +575,11 @@ int exst_archive_open(exst_archive **out, int fd, const char *name,
         a->format |= EXST_ARCHIVE_TAR;
     } else {
         a->mode = MODE_SINGLE;
+        /* The window starts with the block already read. */
+        memcpy(a->doc, a->head, a->head_len);
+        a->sp.buf = a->doc;
+        a->sp.fill = a->head_len;
+        a->sp.eof = a->head_len < BLOCK;
     }
     a->head_pending = true;
     *out = a;
@@ -402,8 +593,9 @@ void exst_archive_close(exst_archive *a)
 {
     if (a == NULL)
         return;
-    ZSTD_freeDStream(a->zds);
-    ZSTD_freeDStream(a->mzds);
+    exstp_dz_free(a->dz);
+    for (size_t i = 0; i < sizeof a->mdz / sizeof a->mdz[0]; i++)
+        exstp_dz_free(a->mdz[i]);
     exstp_free(a->pname);
     exstp_free(a->mname);
     exstp_free(a->zdoc);
@@ -424,64 +616,94 @@ uint64_t exst_archive_bytes_in(const exst_archive *a)
 }
 
 /* ------------------------------------------------------------------ */
-/* A single document                                                  */
+/* A single input: one document or several back to back               */
 /* ------------------------------------------------------------------ */
 
 static int read_single(exst_archive *a, exst_archive_doc *doc,
                        exst_error *err)
 {
-    /* Read at most max_doc + 1 bytes: one more than allowed tells a bomb
-     * without decompressing it. */
-    const size_t limit = a->peek != 0 && a->peek < a->max_doc
-                             ? a->peek
-                             : a->max_doc + 1;
-    size_t cap = FIRST_CAP < limit ? FIRST_CAP : limit;
-    if (cap < a->head_len)
-        cap = a->head_len;
-    if (!reserve(&a->doc, &a->doc_cap, cap + 1))
-        return nomem(a, err);
-    memcpy(a->doc, a->head, a->head_len);
-    size_t len = a->head_len;
-    a->head_pending = false;
-    if (len == BLOCK) {
-        for (;;) {
-            if (len == a->doc_cap - 1) {
-                if (len >= limit)
-                    break;
-                size_t want = a->doc_cap * 2;
-                if (want > limit + 1)
-                    want = limit + 1;
-                if (!reserve(&a->doc, &a->doc_cap, want))
+    split *sp = &a->sp;
+    split_restore(sp);
+    for (;;) {
+        size_t end = find_boundary(sp);
+        if (end != SIZE_MAX) {
+            if (a->peek != 0 && end - sp->pos > a->peek)
+                end = sp->pos + a->peek;
+            split_yield(a, sp, end, a->name, doc);
+            if (a->peek != 0)
+                a->mode = MODE_DONE; /* peeking: the first document only */
+            return EXST_OK;
+        }
+        const size_t have = sp->fill - sp->pos;
+        if (sp->eof) {
+            /* The rest is the last document (an empty input is one
+             * empty document, for the parser to reject). */
+            if (have > 0 || sp->index == 0)
+                split_yield(a, sp,
+                            a->peek != 0 && have > a->peek
+                                ? sp->pos + a->peek
+                                : sp->fill,
+                            a->name, doc);
+            a->mode = MODE_DONE;
+            return EXST_OK;
+        }
+        if (a->peek != 0 && sp->index == 0 && have >= a->peek) {
+            split_yield(a, sp, sp->pos + a->peek, a->name, doc);
+            a->mode = MODE_DONE;
+            return EXST_OK;
+        }
+        if (have > a->max_doc) {
+            char what[96], qa[4 * NAME_Q + 8];
+            snprintf(what, sizeof what,
+                     "is over the document size limit of %zu bytes",
+                     a->max_doc);
+            quote_name(qa, sizeof qa, a->name);
+            a->failed = EXST_ERR_LIMIT;
+            return exstp_error_simple(err, EXST_ERR_LIMIT, a->name,
+                                      "input '%s' %s", qa, what);
+        }
+        /* Read on: at most one byte past the limit (that tells a bomb
+         * without decoding it) or past the peek, and a STEP at a time,
+         * so little is read past a boundary and moved afterwards. */
+        size_t want = a->max_doc + 1 - have;
+        if (a->peek != 0 && a->peek - have < want)
+            want = a->peek - have;
+        if (want > STEP)
+            want = STEP;
+        if (a->doc_cap - 1 - sp->fill < want) {
+            if (sp->pos > 0) {
+                memmove(a->doc, a->doc + sp->pos, have);
+                sp->scan -= sp->pos < sp->scan ? sp->pos : sp->scan;
+                sp->base += sp->pos;
+                sp->fill = have;
+                sp->pos = 0;
+            }
+            /* Grow by doubling (from 1 MiB): a document is copied by a
+             * realloc a few times at most, and only in its first input. */
+            size_t need = sp->fill + want + 1;
+            if (a->doc_cap - 1 - sp->fill < want) {
+                if (need < a->doc_cap * 2)
+                    need = a->doc_cap * 2;
+                if (need < FIRST_CAP)
+                    need = FIRST_CAP;
+                /* never more than a whole document and a refill */
+                if (need > a->max_doc + STEP + 1)
+                    need = a->max_doc + STEP + 1;
+                if (need < sp->fill + want + 1)
+                    need = sp->fill + want + 1;
+                if (!reserve(&a->doc, &a->doc_cap, need))
                     return nomem(a, err);
             }
-            size_t room = a->doc_cap - 1 - len;
-            if (room > limit - len)
-                room = limit - len;
-            size_t got;
-            const int rc = src_read(a, a->doc + len, room, &got, err);
-            if (rc != EXST_OK)
-                return rc;
-            len += got;
-            if (got < room || len >= limit)
-                break;
+            sp->buf = a->doc;
         }
+        size_t got;
+        const int rc = src_read(a, a->doc + sp->fill, want, &got, err);
+        if (rc != EXST_OK)
+            return rc;
+        sp->fill += got;
+        if (got < want)
+            sp->eof = true;
     }
-    if (len > a->max_doc && a->peek == 0) {
-        char what[96];
-        snprintf(what, sizeof what,
-                 "is over the document size limit of %zu bytes", a->max_doc);
-        a->failed = EXST_ERR_LIMIT;
-        char qa[4 * NAME_Q + 8];
-        quote_name(qa, sizeof qa, a->name);
-        return exstp_error_simple(err, EXST_ERR_LIMIT, a->name,
-                                  "input '%s' %s", qa, what);
-    }
-    a->doc[len] = '\0';
-    a->mode = MODE_DONE;
-    doc->name = a->name;
-    doc->data = a->doc;
-    doc->len = len;
-    return EXST_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -634,71 +856,64 @@ static int read_meta(exst_archive *a, uint64_t size, exst_error *err)
     return EXST_OK;
 }
 
-/* Decompress a zstd member (a->doc, len) into a->zdoc. */
-static int unzstd_member(exst_archive *a, size_t len, size_t *out_len,
-                         exst_error *err)
+
+/* Decompress a member (a->doc, len) of format f into a->zdoc: at most
+ * max_doc bytes, or only the first peek bytes when peeking (a compressed
+ * member is read whole, but only its start is decoded). */
+static int unzip_member(exst_archive *a, exstp_dz_fmt f, size_t len,
+                        size_t *out_len, exst_error *err)
 {
-    if (a->mzds == NULL) {
-        a->mzds = ZSTD_createDStream();
-        if (a->mzds == NULL)
-            return nomem(a, err);
-    } else {
-        ZSTD_DCtx_reset(a->mzds, ZSTD_reset_session_only);
-    }
-    const size_t limit = a->max_doc + 1;
-    const unsigned long long fcs = ZSTD_getFrameContentSize(a->doc, len);
-    size_t cap = len * 4;
-    if (fcs != ZSTD_CONTENTSIZE_UNKNOWN && fcs != ZSTD_CONTENTSIZE_ERROR &&
-        fcs < limit)
-        cap = (size_t)fcs;
-    if (cap > limit)
-        cap = limit;
-    if (!reserve(&a->zdoc, &a->zdoc_cap, cap + 1))
+    if (a->mdz[f] == NULL && (a->mdz[f] = exstp_dz_new(f)) == NULL)
         return nomem(a, err);
-    ZSTD_inBuffer in = {a->doc, len, 0};
-    size_t n = 0, r = 1;
-    for (;;) {
-        size_t room = a->zdoc_cap - 1 - n;
-        if (room > limit - n)
-            room = limit - n;
-        ZSTD_outBuffer out = {a->zdoc + n, room, 0};
-        const size_t in0 = in.pos;
-        const size_t rr = ZSTD_decompressStream(a->mzds, &out, &in);
-        n += out.pos;
-        /* A call without progress (after a frame ended with the output
-         * exactly full) reports the next frame's needs, not this one's. */
-        if (ZSTD_isError(rr) || out.pos != 0 || in.pos != in0)
-            r = rr;
-        if (ZSTD_isError(r)) {
-            char what[120];
-            snprintf(what, sizeof what, "has corrupt zstd data: %s",
-                     ZSTD_getErrorName(r));
-            return arc_error(a, err, EXST_ERR_COMPRESS, a->mname, what);
-        }
-        if (n >= limit) {
-            char what[96];
-            snprintf(what, sizeof what,
-                     "is over the document size limit of %zu bytes",
-                     a->max_doc);
-            return arc_error(a, err, EXST_ERR_LIMIT, a->mname, what);
-        }
-        if (in.pos == in.size && out.pos < room)
-            break; /* all input used and all output flushed */
-        if (n == a->zdoc_cap - 1 &&
-            !reserve(&a->zdoc, &a->zdoc_cap, a->zdoc_cap * 2))
-            return nomem(a, err);
-    }
-    if (r != 0)
-        return arc_error(a, err, EXST_ERR_COMPRESS, a->mname,
-                         "has truncated zstd data");
-    a->zdoc[n] = '\0';
-    *out_len = n;
+    const int r = exstp_dz_decode_all(a->mdz[f], &a->zdoc, &a->zdoc_cap,
+                                      out_len, a->doc, len, a->max_doc,
+                                      a->peek);
+    if (r != EXSTP_DZ_END)
+        return dz_error(a, err, a->mdz[f], r, a->mname);
     return EXST_OK;
+}
+
+/* Count stream bytes that yield no document; a tar stream that goes on
+ * for more than max_doc bytes without one is a bomb, not an archive. */
+static int tar_idle(exst_archive *a, uint64_t n, exst_error *err)
+{
+    a->idle += n;
+    if (a->idle > a->max_doc) {
+        char what[128];
+        snprintf(what, sizeof what, "has over %zu bytes of tar headers and "
+                 "skipped entries without a document", a->max_doc);
+        return arc_error(a, err, EXST_ERR_LIMIT, NULL, what);
+    }
+    return EXST_OK;
+}
+
+/* The next document of the current member, if any is left. */
+static bool member_next(exst_archive *a, exst_archive_doc *doc)
+{
+    split *sp = &a->sp;
+    split_restore(sp);
+    if (!sp->active)
+        return false;
+    size_t end = SIZE_MAX;
+    /* Peeking, a member gives its first document only. */
+    if (sp->pos < sp->fill && (a->peek == 0 || sp->index == 0))
+        end = find_boundary(sp);
+    if (end == SIZE_MAX) {
+        if (sp->pos == sp->fill || (a->peek != 0 && sp->index > 0)) {
+            sp->active = false;
+            return false;
+        }
+        end = sp->fill;
+    }
+    split_yield(a, sp, end, a->mname, doc);
+    return true;
 }
 
 static int read_tar(exst_archive *a, exst_archive_doc *doc, exst_error *err)
 {
     unsigned char hbuf[BLOCK];
+    if (member_next(a, doc))
+        return EXST_OK;
     for (;;) {
         if (a->skip > 0) {
             uint64_t got;
@@ -749,6 +964,9 @@ static int read_tar(exst_archive *a, exst_archive_doc *doc, exst_error *err)
                          "blocks in a row", a->max_doc);
                 return arc_error(a, err, EXST_ERR_LIMIT, NULL, what);
             }
+            const int rc = tar_idle(a, BLOCK, err);
+            if (rc != EXST_OK)
+                return rc;
             continue;
         }
         a->zero_run = 0;
@@ -779,7 +997,11 @@ static int read_tar(exst_archive *a, exst_archive_doc *doc, exst_error *err)
             a->has_psize = false;
         }
         const uint64_t pad = (BLOCK - size % BLOCK) % BLOCK;
+        const bool regular = type == '0' || type == '\0' || type == '7';
         int rc;
+        if (!regular && (rc = tar_idle(a, BLOCK + size + pad, err)) !=
+                            EXST_OK)
+            return rc;
         switch (type) {
         case 'x': /* pax extended header for the next member */
             rc = read_meta(a, size, err);
@@ -838,18 +1060,21 @@ static int read_tar(exst_archive *a, exst_archive_doc *doc, exst_error *err)
             return arc_error(a, err, EXST_ERR_LIMIT, a->mname, what);
         }
         /* Peeking reads a prefix and skips the rest, unless the member is
-         * itself zstd (a prefix of a frame cannot be decompressed). */
+         * compressed: then it is read whole and the start decoded. */
         uint64_t want = size;
         if (a->peek != 0 && size > a->peek)
             want = a->peek;
+        if (want < EXSTP_DZ_MAGIC_MAX)
+            want = size < EXSTP_DZ_MAGIC_MAX ? size : EXSTP_DZ_MAGIC_MAX;
         if (!reserve(&a->doc, &a->doc_cap, (size_t)size + 1))
             return nomem(a, err);
         size_t got;
         rc = src_read(a, a->doc, (size_t)want, &got, err);
         if (rc != EXST_OK)
             return rc;
-        if (want < size && got == want &&
-            is_zstd((const unsigned char *)a->doc, (size_t)want)) {
+        const exstp_dz_fmt zf =
+            exstp_dz_detect(a->doc, got);
+        if (want < size && got == want && zf != EXSTP_DZ_NONE) {
             size_t more;
             rc = src_read(a, a->doc + want, (size_t)(size - want), &more,
                           err);
@@ -864,30 +1089,37 @@ static int read_tar(exst_archive *a, exst_archive_doc *doc, exst_error *err)
         a->skip = (size - want) + pad;
         size = want;
         a->doc[size] = '\0';
-        doc->name = a->mname;
-        doc->data = a->doc;
-        doc->len = (size_t)size;
-        if (is_zstd((const unsigned char *)a->doc, (size_t)size)) {
-            rc = unzstd_member(a, (size_t)size, &doc->len, err);
-            if (rc != EXST_OK) {
-                doc->name = doc->data = NULL;
-                doc->len = 0;
+        split *sp = &a->sp;
+        memset(sp, 0, sizeof *sp);
+        sp->buf = a->doc;
+        sp->fill = (size_t)size;
+        if (zf != EXSTP_DZ_NONE) {
+            rc = unzip_member(a, zf, (size_t)size, &sp->fill, err);
+            if (rc != EXST_OK)
                 return rc;
-            }
-            doc->data = a->zdoc;
+            sp->buf = a->zdoc;
         }
-        return EXST_OK;
+        if (a->peek != 0 && sp->fill > a->peek)
+            sp->fill = a->peek;
+        sp->eof = true;
+        sp->active = true;
+        /* An empty member is one empty document (the caller counts it
+         * as not a consensus). */
+        if (sp->fill == 0) {
+            split_yield(a, sp, 0, a->mname, doc);
+            sp->active = false;
+            return EXST_OK;
+        }
+        if (member_next(a, doc))
+            return EXST_OK;
     }
 }
 
 int exst_archive_next(exst_archive *a, exst_archive_doc *doc,
                       exst_error *err)
 {
-    if (doc != NULL) {
-        doc->name = NULL;
-        doc->data = NULL;
-        doc->len = 0;
-    }
+    if (doc != NULL)
+        memset(doc, 0, sizeof *doc);
     if (a == NULL || doc == NULL)
         return exstp_error_simple(err, EXST_ERR_USAGE, NULL,
                                   "exst_archive_next: NULL argument");
@@ -907,12 +1139,12 @@ int exst_archive_next(exst_archive *a, exst_archive_doc *doc,
         rc = read_tar(a, doc, err);
         break;
     default:
+        split_restore(&a->sp);
         break;
     }
     if (rc != EXST_OK) {
         a->failed = rc;
-        doc->name = doc->data = NULL;
-        doc->len = 0;
+        memset(doc, 0, sizeof *doc);
     }
     return rc;
 }
@@ -995,6 +1227,20 @@ int exst_peek_header(int64_t *valid_after, exst_flavor *flavor,
     bool have_version = false, have_status = false;
     exst_flavor fl = EXST_FLAVOR_NS;
     char q[176];
+    /* The same verdict as the reader's: an @type of another kind is not
+     * a consensus, whatever follows it. */
+    exst_span type;
+    if (exst_doc_classify(&type, buf, len) == EXST_DOC_OTHER_TYPE) {
+        const char *b = buf;
+        unsigned long tl = 1;
+        for (const char *c = b; c < type.ptr; c++)
+            tl += *c == '\n';
+        exstp_escape(q, sizeof q, type.ptr, type.len);
+        return exstp_error_set(err, EXST_ERR_SEMANTIC, source, tl, 1,
+                               (size_t)(type.ptr - b), "@type",
+                               "not a consensus: the document's @type is "
+                               "\"%s\"", q);
+    }
     while (p < end && line_no < PEEK_MAX_LINES) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl != NULL ? nl : end;
@@ -1019,6 +1265,26 @@ int exst_peek_header(int64_t *valid_after, exst_flavor *flavor,
                 have_version = true;
                 continue;
             }
+            /* Bytes that name their format get a hint, not a quote. */
+            const exstp_dz_fmt zf =
+                exstp_dz_detect(ls, (size_t)(end - ls));
+            const char *what = exstp_dz_foreign(ls, (size_t)(end - ls));
+            if (zf != EXSTP_DZ_NONE)
+                return exstp_error_set(err, EXST_ERR_SEMANTIC, source,
+                                       line_no, 1, off,
+                                       "network-status-version",
+                                       "not a consensus: %s-compressed "
+                                       "data inside the input (compressed "
+                                       "twice?)", exstp_dz_name(zf));
+            if (what != NULL)
+                return exstp_error_set(err, EXST_ERR_SEMANTIC, source,
+                                       line_no, 1, off,
+                                       "network-status-version",
+                                       "not a consensus: %s, which is not "
+                                       "read%s", what,
+                                       strcmp(what, "a tar archive") == 0
+                                           ? " inside another input"
+                                           : " (decompress it first)");
             exstp_escape(q, sizeof q, ls, (size_t)(le - ls));
             return exstp_error_set(err, EXST_ERR_SEMANTIC, source, line_no,
                                    1, off, "network-status-version",

@@ -14,9 +14,9 @@
 #include <string.h>
 
 #include <sodium.h>
-#include <zstd.h>
 
 #include "exst_consensus_int.h"
+#include "exst_decomp_int.h"
 #include "exst_int.h"
 #include "exst_weights_int.h"
 
@@ -1347,80 +1347,32 @@ static int parse_doc(ctx *x)
 
 /* ---- decompression --------------------------------------------------- */
 
-static bool is_zstd(const void *buf, size_t len)
+/* Compressed input (zstd, xz or gzip, by magic) is decoded by the shared
+ * helper (exst_decomp.c).  Input that starts like a format the library
+ * does not read gets a message that says so, not "not a consensus:
+ * found \"BZh91AY...\"". */
+static int decompress(char **out, size_t *out_len, exstp_dz_fmt f,
+                      const void *buf, size_t len, size_t max,
+                      const char *source, exst_error *err)
 {
-    static const unsigned char magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
-    return len >= 4 && memcmp(buf, magic, 4) == 0;
+    return exstp_dz_all(out, out_len, f, buf, len, max, source, err);
 }
 
-static int decompress(char **out, size_t *out_len, const void *buf,
-                      size_t len, size_t max, const char *source,
-                      exst_error *err)
+static int foreign(const void *buf, size_t len, const char *source,
+                   exst_error *err)
 {
-    ZSTD_DCtx *dctx = ZSTD_createDCtx();
-    size_t cap, n = 0;
-    char *dst = NULL;
-    int rc = EXST_OK;
-    if (dctx == NULL)
-        return exstp_error_simple(err, EXST_ERR_NOMEM, source,
-                                  "out of memory");
-    unsigned long long hint = ZSTD_getFrameContentSize(buf, len);
-    if (hint != ZSTD_CONTENTSIZE_UNKNOWN && hint != ZSTD_CONTENTSIZE_ERROR &&
-        hint <= max)
-        cap = (size_t)hint + 1; /* untrusted: only a starting size */
-    else
-        cap = len * 6 < max ? len * 6 + 1024 : max + 1;
-    ZSTD_inBuffer in = {buf, len, 0};
-    for (;;) {
-        if (dst == NULL || n == cap) {
-            if (n == cap) {
-                if (cap > max) {
-                    rc = exstp_error_simple(err, EXST_ERR_LIMIT, source,
-                                            "decompressed document is "
-                                            "larger than %zu bytes", max);
-                    goto done;
-                }
-                cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-            }
-            char *d = exstp_realloc(dst, cap);
-            if (d == NULL) {
-                rc = exstp_error_simple(err, EXST_ERR_NOMEM, source,
-                                        "out of memory");
-                goto done;
-            }
-            dst = d;
-        }
-        ZSTD_outBuffer ob = {dst, cap, n};
-        size_t r = ZSTD_decompressStream(dctx, &ob, &in);
-        if (ZSTD_isError(r)) {
-            rc = exstp_error_simple(err, EXST_ERR_COMPRESS, source,
-                                    "corrupt zstd data: %s",
-                                    ZSTD_getErrorName(r));
-            goto done;
-        }
-        n = ob.pos;
-        if (n > max) {
-            rc = exstp_error_simple(err, EXST_ERR_LIMIT, source,
-                                    "decompressed document is larger than "
-                                    "%zu bytes", max);
-            goto done;
-        }
-        if (in.pos == in.size && n < cap) {
-            if (r != 0) {
-                rc = exstp_error_simple(err, EXST_ERR_COMPRESS, source,
-                                        "truncated zstd data");
-                goto done;
-            }
-            break;
-        }
-    }
-    *out = dst;
-    *out_len = n;
-    dst = NULL;
-done:
-    exst_free(dst);
-    ZSTD_freeDCtx(dctx);
-    return rc;
+    const char *what = exstp_dz_foreign(buf, len);
+    if (what == NULL)
+        return EXST_OK;
+    if (strcmp(what, "a tar archive") == 0)
+        return exstp_error_set(err, EXST_ERR_SEMANTIC, source, 1, 1, 0,
+                               "network-status-version",
+                               "not a consensus: the input is a tar "
+                               "archive (replay reads archives)");
+    return exstp_error_simple(err, EXST_ERR_COMPRESS, source,
+                              "not a consensus: the input is %s, which is "
+                              "not read (zstd, xz and gzip are; "
+                              "decompress it first)", what);
 }
 
 /* ---- public ---------------------------------------------------------- */
@@ -1484,11 +1436,14 @@ int exst_consensus_parse(exst_consensus **out, const void *buf, size_t len,
     if (buf == NULL && len != 0)
         return exstp_error_simple(err, EXST_ERR_USAGE, source,
                                   "no input buffer");
-    if (is_zstd(buf, len)) {
-        rc = decompress(&doc, &dlen, buf, len, max, source, err);
+    const exstp_dz_fmt zf = exstp_dz_detect(buf, len);
+    if (zf != EXSTP_DZ_NONE) {
+        rc = decompress(&doc, &dlen, zf, buf, len, max, source, err);
         if (rc != EXST_OK)
             return rc;
     } else {
+        if ((rc = foreign(buf, len, source, err)) != EXST_OK)
+            return rc;
         if (len > max)
             return exstp_error_simple(err, EXST_ERR_LIMIT, source,
                                       "document is larger than %zu bytes",
@@ -1546,7 +1501,7 @@ int exst_consensus_read(exst_consensus **out, FILE *fp, const char *source,
                                   "read error on '%s'", source);
     }
     int rc;
-    if (is_zstd(b.data, b.len)) {
+    if (exstp_dz_detect(b.data, b.len) != EXSTP_DZ_NONE) {
         rc = exst_consensus_parse(out, b.data, b.len, source, opts, err);
         exstp_buf_free(&b);
         return rc;
@@ -1559,6 +1514,10 @@ int exst_consensus_read(exst_consensus **out, FILE *fp, const char *source,
     if (err != NULL) {
         exst_error_clear(err);
         exstp_error_simple(err, EXST_OK, source, "%s", "");
+    }
+    if ((rc = foreign(b.data, b.len, source, err)) != EXST_OK) {
+        exstp_buf_free(&b);
+        return rc;
     }
     return parse_owned(out, b.data, b.len, true, source, opts, err);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * exst_json.c - JSON documents the library produces about one consensus:
- * the `inspect` summary.  Built with jansson's _new setters and dumped
+ * the `inspect` summary, with the signature check's "signatures" object
+ * when one was made.  Built with jansson's _new setters and dumped
  * pretty-printed with sorted keys, so output is stable for golden tests.
  */
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "exst_consensus_int.h"
 #include "exst_int.h"
 #include "exst_json_int.h"
+#include "exst_sigcheck_int.h"
 
 json_t *exstp_json_time(int64_t t)
 {
@@ -50,6 +52,13 @@ int exstp_json_finish(char **out, json_t *root, bool compact,
 
 int exst_consensus_summary_json(char **out, const exst_consensus *c,
                                 exst_error *err)
+{
+    return exst_consensus_summary_json_sig(out, c, NULL, err);
+}
+
+int exst_consensus_summary_json_sig(char **out, const exst_consensus *c,
+                                    const exst_sigcheck *sig,
+                                    exst_error *err)
 {
     json_t *root = json_object();
     json_t *flags = json_object();
@@ -97,5 +106,13 @@ int exst_consensus_summary_json(char **out, const exst_consensus *c,
                         json_boolean(c->has_bw_line));
     json_object_set_new(root, "weights_match",
                         json_boolean(exst_consensus_weights_match(c)));
+    if (sig != NULL) {
+        json_t *s = exstp_sigcheck_to_json(sig);
+        if (s == NULL || json_object_set_new(root, "signatures", s) != 0) {
+            json_decref(root);
+            return exstp_error_simple(err, EXST_ERR_NOMEM, NULL,
+                                      "out of memory");
+        }
+    }
     return exstp_json_finish(out, root, false, err);
 }

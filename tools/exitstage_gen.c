@@ -467,6 +467,7 @@ typedef struct relay {
     int64_t cached_md_rot;
     char desc_b64[28];
     char md_b64[44];
+    uint8_t md_raw[32];  /* the microdescriptor digest md_b64 encodes */
 } relay;
 
 typedef struct entry {
@@ -490,7 +491,7 @@ typedef struct sim {
     int64_t start;
     uint32_t target;
     uint64_t seed;
-    bool want_ns, want_md, zstd, stats, annotate, check;
+    bool want_ns, want_md, zstd, stats, annotate, check, collector;
     long missing;
     char **params;
     size_t n_params;
@@ -513,8 +514,14 @@ typedef struct sim {
     ZSTD_CCtx *cctx;
     void *zbuf;
     size_t zcap;
-    unsigned long files;
+    unsigned long files, micro_files;
     unsigned long long bytes;
+    /* --layout collector: the directory made last, and the digests of
+     * the microdescriptors already written for the current month */
+    char made_dir[4096];
+    char md_month[8];
+    uint8_t (*md_seen)[32];
+    size_t md_seen_cap, md_seen_n;
     /* stats */
     day_stats *ds;
     uint64_t sum_listed, sum_exit, sum_guard, sum_badexit, sum_middle,
@@ -1234,6 +1241,7 @@ static void refresh_digests(sim *s, relay *x, int64_t pub, int64_t t)
         hash_bytes(d, sizeof(d), s->seed ^ 0x6d6400000000u, x->key,
                    ((uint64_t)x->md_epoch << 32) ^ (uint64_t)rot);
         b64_nopad(x->md_b64, sizeof(x->md_b64), d, sizeof(d));
+        memcpy(x->md_raw, d, sizeof(d));
         x->cached_md = x->md_epoch;
         x->cached_md_rot = rot;
     }
@@ -1354,6 +1362,35 @@ static void tally(exst_bw_totals *tot, const entry *e, size_t n)
     }
 }
 
+/* Make out_dir/rel and its parents (rel is a directory path). */
+static int make_dirs(sim *s, const char *rel)
+{
+    char path[4096];
+    const int n = snprintf(path, sizeof(path), "%s/%s", s->out_dir, rel);
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        fprintf(stderr, PROG ": output path too long\n");
+        return 1;
+    }
+    if (strcmp(path, s->made_dir) == 0)
+        return 0;
+    for (char *p = path + strlen(s->out_dir) + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        const char c = *p;
+        *p = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+            fprintf(stderr, PROG ": cannot create '%s': %s\n", path,
+                    strerror(errno));
+            return 1;
+        }
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+    memcpy(s->made_dir, path, (size_t)n + 1);
+    return 0;
+}
+
 static int write_file(sim *s, const char *name)
 {
     char path[4096];
@@ -1464,6 +1501,128 @@ static void file_name(char out[64], int64_t t, exst_flavor fl)
     const char *suf = fl == EXST_FLAVOR_NS ? "-consensus"
                                            : "-consensus-microdesc";
     memcpy(out + 19, suf, strlen(suf) + 1);
+}
+
+/*
+ * --layout collector: the paths CollecTor's monthly tarballs hold, so
+ * that `tar cf consensuses-2026-01.tar consensuses-2026-01` in the output
+ * directory gives what analysts download (before xz):
+ *   consensuses-YYYY-MM/DD/YYYY-MM-DD-HH-MM-SS-consensus
+ *   microdescs-YYYY-MM/consensus-microdesc/DD/...-consensus-microdesc
+ *   microdescs-YYYY-MM/micro/H/H/<64 hex digits of the digest>
+ * (the last two by the digest's first and second hex digits).  A
+ * microdescriptor is written once in each month whose consensuses
+ * reference it, as CollecTor does.
+ */
+static void collector_dir(char *out, size_t outsz, int64_t t,
+                          exst_flavor fl)
+{
+    char ts[19];
+    fmt_time(ts, t);
+    if (fl == EXST_FLAVOR_NS)
+        snprintf(out, outsz, "consensuses-%.7s/%.2s", ts, ts + 8);
+    else
+        snprintf(out, outsz, "microdescs-%.7s/consensus-microdesc/%.2s", ts,
+                 ts + 8);
+}
+
+/* A microdescriptor for relay x as of now: invented keys from the
+ * digest, the relay's policy summary, and its ed25519 id. */
+static void put_microdesc(sim *s, const relay *x)
+{
+    uint8_t rsa[140], ntor[32], ed[32];
+    char b64[sodium_base64_ENCODED_LEN(140, sodium_base64_VARIANT_ORIGINAL)];
+    hash_bytes(rsa, sizeof(rsa), s->seed ^ 0x6f6e696f6eu, x->key,
+               ((uint64_t)x->md_raw[0] << 8) | x->md_raw[1]);
+    rsa[0] = 0x30; /* a DER SEQUENCE, as an RSA public key starts */
+    hash_bytes(ntor, sizeof(ntor), s->seed ^ 0x6e746f72u, x->key,
+               ((uint64_t)x->md_raw[2] << 8) | x->md_raw[3]);
+    hash_bytes(ed, sizeof(ed), s->seed ^ 0x6564u, x->key, 0);
+    s->doc_len = 0;
+    if (s->annotate)
+        puts_(s, "@type microdescriptor 1.0\n");
+    puts_(s, "onion-key\n-----BEGIN RSA PUBLIC KEY-----\n");
+    sodium_bin2base64(b64, sizeof(b64), rsa, sizeof(rsa),
+                      sodium_base64_VARIANT_ORIGINAL);
+    const size_t len = strlen(b64);
+    for (size_t off = 0; off < len; off += 64) {
+        put(s, b64 + off, len - off < 64 ? len - off : 64);
+        putc_(s, '\n');
+    }
+    puts_(s, "-----END RSA PUBLIC KEY-----\nntor-onion-key ");
+    char k[48];
+    b64_nopad(k, sizeof(k), ntor, sizeof(ntor));
+    puts_(s, k);
+    puts_(s, "\np ");
+    puts_(s, x->exit ? exit_policies[x->policy].summary : no_exit_policy);
+    puts_(s, "\nid ed25519 ");
+    b64_nopad(k, sizeof(k), ed, sizeof(ed));
+    puts_(s, k);
+    putc_(s, '\n');
+}
+
+/* Write the microdescriptors of the n entries just listed that this
+ * month's tarball does not hold yet. */
+static int write_micro(sim *s, size_t n, int64_t t)
+{
+    char ts[19];
+    fmt_time(ts, t);
+    if (memcmp(s->md_month, ts, 7) != 0) {
+        memcpy(s->md_month, ts, 7);
+        s->md_seen_n = 0;
+    }
+    for (size_t k = 0; k < n; k++) {
+        const relay *x = &s->pool[s->entries[k].idx];
+        /* open addressing on the digest's first bytes */
+        if (s->md_seen_n * 2 >= s->md_seen_cap) {
+            const size_t ncap = s->md_seen_cap ? s->md_seen_cap * 2 : 1024;
+            uint8_t (*nt)[32] = calloc(ncap, sizeof(*nt));
+            if (nt == NULL)
+                die_nomem();
+            for (size_t i = 0; i < s->md_seen_cap; i++) {
+                if (memcmp(s->md_seen[i], (const uint8_t[32]){0}, 32) == 0)
+                    continue;
+                uint64_t h;
+                memcpy(&h, s->md_seen[i], 8);
+                size_t j = (size_t)(h & (ncap - 1));
+                while (memcmp(nt[j], (const uint8_t[32]){0}, 32) != 0)
+                    j = (j + 1) & (ncap - 1);
+                memcpy(nt[j], s->md_seen[i], 32);
+            }
+            free(s->md_seen);
+            s->md_seen = nt;
+            s->md_seen_cap = ncap;
+        }
+        if (s->md_seen_n == 0)
+            memset(s->md_seen, 0, s->md_seen_cap * sizeof(*s->md_seen));
+        uint64_t h;
+        memcpy(&h, x->md_raw, 8);
+        size_t j = (size_t)(h & (s->md_seen_cap - 1));
+        bool seen = false;
+        while (memcmp(s->md_seen[j], (const uint8_t[32]){0}, 32) != 0) {
+            if (memcmp(s->md_seen[j], x->md_raw, 32) == 0) {
+                seen = true;
+                break;
+            }
+            j = (j + 1) & (s->md_seen_cap - 1);
+        }
+        if (seen)
+            continue;
+        memcpy(s->md_seen[j], x->md_raw, 32);
+        s->md_seen_n++;
+        char hex[65], rel[4096];
+        sodium_bin2hex(hex, sizeof(hex), x->md_raw, 32);
+        snprintf(rel, sizeof(rel), "microdescs-%.7s/micro/%c/%c", ts, hex[0],
+                 hex[1]);
+        if (make_dirs(s, rel) != 0)
+            return 1;
+        snprintf(rel + strlen(rel), sizeof(rel) - strlen(rel), "/%s", hex);
+        put_microdesc(s, x);
+        if (write_file(s, rel) != 0)
+            return 1;
+        s->micro_files++;
+    }
+    return 0;
 }
 
 /* Update the per-relay presence records and the counters for hour h. */
@@ -1664,6 +1823,11 @@ static void print_help(void)
         "                          1%% of the hours, never the first or last)\n"
         "      --param K=V         add a consensus parameter (repeatable)\n"
         "      --no-annotation     omit the CollecTor '@type' first line\n"
+        "      --layout L          flat (one directory, the default) or\n"
+        "                          collector: the trees of CollecTor's monthly\n"
+        "                          tarballs, consensuses-YYYY-MM/DD/... and\n"
+        "                          microdescs-YYYY-MM/{consensus-microdesc/DD,\n"
+        "                          micro/H/H}/... with the microdescriptors\n"
         "  -z, --zstd              compress each file (zstd, '.zst' appended)\n"
         "      --stats             print what the network contains to stderr\n"
         "      --check             parse every document with libexitstage and\n"
@@ -1830,6 +1994,7 @@ int main(int argc, char **argv)
         {"missing-hours", required_argument, NULL, 'm'},
         {"param", required_argument, NULL, 'p'},
         {"no-annotation", no_argument, NULL, 'A'},
+        {"layout", required_argument, NULL, 'L'},
         {"zstd", no_argument, NULL, 'z'},
         {"stats", no_argument, NULL, 'T'},
         {"check", no_argument, NULL, 'C'},
@@ -1899,6 +2064,15 @@ int main(int argc, char **argv)
             break;
         case 'A':
             s->annotate = false;
+            break;
+        case 'L':
+            if (strcmp(optarg, "collector") == 0)
+                s->collector = true;
+            else if (strcmp(optarg, "flat") == 0)
+                s->collector = false;
+            else
+                usage_error("--layout: expected flat or collector, got '%s'",
+                            optarg);
             break;
         case 'z':
             s->zstd = true;
@@ -1994,8 +2168,19 @@ int main(int argc, char **argv)
             file_name(name, t, (exst_flavor)fl);
             if (s->check)
                 rc = check_doc(s, (exst_flavor)fl, t, n, &w, name);
-            if (rc == 0)
+            if (rc == 0 && s->collector) {
+                char rel[4096];
+                collector_dir(rel, sizeof(rel), t, (exst_flavor)fl);
+                rc = make_dirs(s, rel);
+                snprintf(rel + strlen(rel), sizeof(rel) - strlen(rel),
+                         "/%s", name);
+                if (rc == 0)
+                    rc = write_file(s, rel);
+                if (rc == 0 && fl == EXST_FLAVOR_MICRODESC)
+                    rc = write_micro(s, n, t);
+            } else if (rc == 0) {
                 rc = write_file(s, name);
+            }
         }
     }
     if (s->stats && rc == 0)
@@ -2011,5 +2196,6 @@ int main(int argc, char **argv)
     free(s->skip_hour);
     free(s->ds);
     free(s->params);
+    free(s->md_seen);
     return rc;
 }

@@ -5,8 +5,9 @@
 # determinism (same seed, same bytes; other seed, other bytes), the
 # CollecTor file layout and count with missing hours, every file's first
 # lines, the library's own parse and weights self-check (--check), zstd
-# output, usage errors, and that Debian's stem accepts the documents with
-# validation on (skipped when stem is not installed).
+# output, the CollecTor tarball layout (--layout collector), usage errors,
+# and that Debian's stem accepts the documents with validation on (skipped
+# when stem is not installed).
 #
 # Environment (set by ctest): EXST_GEN = path to exitstage-gen.
 # Exit status: 0 pass, 1 fail, 77 skip.
@@ -141,6 +142,76 @@ ok "usage errors exit with status 2"
 grep -q '^params .* cfx_low_exit_threshold=5000 exit_staging_secs=172800 ' \
     "$TMP/p/2026-01-01-00-00-00-consensus-microdesc" ||
     fail "--param not in the params line"
+
+# --- CollecTor layout ---------------------------------------------------
+# Two days across a month end: each month gets its consensuses-YYYY-MM and
+# microdescs-YYYY-MM tree, and every microdescriptor a month's consensuses
+# reference is in that month's micro/ tree, named by its digest.
+"$GEN" --out-dir "$TMP/col" --days 2 --relays 60 --seed 3 \
+    --start '2026-01-31 00:00:00' --missing-hours 0 --layout collector ||
+    fail "--layout collector failed"
+"$GEN" --out-dir "$TMP/flat" --days 2 --relays 60 --seed 3 \
+    --start '2026-01-31 00:00:00' --missing-hours 0 || fail "flat failed"
+layout_ok=1
+for m in 2026-01:31 2026-02:01; do
+    mon=${m%%:*} day=${m##*:}
+    n=$(find "$TMP/col/consensuses-$mon/$day" -type f \
+        -name "$mon-$day-??-00-00-consensus" | wc -l)
+    k=$(find "$TMP/col/microdescs-$mon/consensus-microdesc/$day" -type f \
+        -name "$mon-$day-??-00-00-consensus-microdesc" | wc -l)
+    if [ "$n" -ne 24 ] || [ "$k" -ne 24 ]; then
+        fail "$mon: $n ns and $k microdesc consensuses, expected 24 each"
+        layout_ok=0
+    fi
+done
+other=$(cd "$TMP/col" && find . -type f | grep -Ev \
+    '^\./(consensuses-2026-0[12]/[0-9]{2}/[-0-9]{19}-consensus|microdescs-2026-0[12]/(consensus-microdesc/[0-9]{2}/[-0-9]{19}-consensus-microdesc|micro/([0-9a-f])/([0-9a-f])/[0-9a-f]{64}))$')
+[ -z "$other" ] || { fail "unexpected paths: $other"; layout_ok=0; }
+# The same documents as the flat layout, byte for byte.
+for f in "$TMP"/flat/*; do
+    b=$(basename "$f")
+    c=$(find "$TMP/col" -name "$b" -type f)
+    cmp -s "$f" "$c" || { fail "$b differs from the flat layout"; layout_ok=0; }
+done
+[ $layout_ok -eq 1 ] && ok "collector layout: month trees, same documents"
+if /usr/bin/python3 - "$TMP/col" <<'EOF2'
+import base64, os, sys
+root = sys.argv[1]
+for month in ('2026-01', '2026-02'):
+    base = os.path.join(root, 'microdescs-' + month)
+    want = set()
+    cdir = os.path.join(base, 'consensus-microdesc')
+    for day in os.listdir(cdir):
+        for name in os.listdir(os.path.join(cdir, day)):
+            for line in open(os.path.join(cdir, day, name)):
+                if line.startswith('m '):
+                    want.add(base64.b64decode(line[2:].strip() + '=').hex())
+    have = {}
+    for d, _, files in os.walk(os.path.join(base, 'micro')):
+        for f in files:
+            rel = os.path.relpath(os.path.join(d, f), os.path.join(base, 'micro'))
+            assert rel == '%s/%s/%s' % (f[0], f[1], f), rel
+            have[f] = open(os.path.join(d, f)).read()
+    assert set(have) == want, (month, len(have), len(want))
+    for text in have.values():
+        assert text.startswith('@type microdescriptor 1.0\nonion-key\n'), text
+    print('micro ok:', month, len(have), 'microdescriptors')
+EOF2
+then
+    ok "each month's micro/ holds exactly the microdescriptors it references"
+else
+    fail "micro/ does not match the consensuses' m lines"
+fi
+if /usr/bin/python3 -c 'import stem' >/dev/null 2>&1; then
+    m=$(find "$TMP/col/microdescs-2026-02/micro" -type f | head -1)
+    /usr/bin/python3 -c 'import sys, stem.descriptor as d
+ds = list(d.parse_file(sys.argv[1], "microdescriptor 1.0", validate=True))
+assert len(ds) == 1 and ds[0].identifiers["ed25519"]' "$m" &&
+        ok "stem reads a generated microdescriptor" ||
+        fail "stem rejected a generated microdescriptor"
+fi
+"$GEN" --out-dir "$TMP/u" --layout tree >/dev/null 2>&1
+[ $? -eq 2 ] || fail "--layout tree: expected status 2"
 
 # --- stem ----------------------------------------------------------------
 if /usr/bin/python3 -c 'import stem' >/dev/null 2>&1; then

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * fuzz_archive.c - the archive reader (tar, pax, zstd, single documents)
- * never trusts its input: for any bytes it yields documents no larger than
- * its limit and then ends or fails with a status, both with whole
- * documents and with peek_bytes prefixes; every document it yields can be
- * peeked at and parsed without harm.
+ * fuzz_archive.c - the archive reader (tar, pax, zstd, xz, gzip, single
+ * documents, documents back to back) never trusts its input: for any
+ * bytes it yields documents no larger than its limit and then ends or
+ * fails with a status, both with whole documents and with peek_bytes
+ * prefixes.  Every document is NUL-ended, classified as
+ * exst_doc_classify says, its @type span inside it, numbered 0, 1, ...
+ * within its member, and can be peeked at and parsed without harm.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -35,6 +37,7 @@ static void read_all(int fd, size_t peek)
         CHECK(a == NULL);
         return;
     }
+    size_t prev_index = 0;
     for (int n = 0; n < 64; n++) {
         exst_archive_doc d;
         int rc = exst_archive_next(a, &d, &err);
@@ -48,6 +51,22 @@ static void read_all(int fd, size_t peek)
             break;
         CHECK(d.name != NULL);
         CHECK(d.len <= MAX_DOC);
+        CHECK(peek == 0 || d.len <= peek);
+        CHECK(d.data[d.len] == '\0');
+        exst_span ty;
+        CHECK(exst_doc_classify(&ty, d.data, d.len) == d.kind);
+        CHECK(ty.ptr == d.type.ptr && ty.len == d.type.len);
+        CHECK(ty.ptr == NULL ||
+              (ty.ptr >= d.data && ty.ptr + ty.len <= d.data + d.len));
+        /* pieces of one member are numbered from 0, and a piece after
+         * the first starts a document */
+        CHECK(d.index == 0 || d.index == prev_index + 1);
+        CHECK(d.index == 0 || d.offset > 0);
+        CHECK(d.index == 0 ||
+              (d.len >= 6 && (memcmp(d.data, "@type ", 6) == 0 ||
+                              memcmp(d.data, "network-status-version ",
+                                     d.len < 23 ? d.len : 23) == 0)));
+        prev_index = d.index;
         int64_t t;
         exst_flavor fl;
         if (exst_peek_header(&t, &fl, d.data, d.len, d.name, &err) ==

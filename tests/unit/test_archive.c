@@ -2,9 +2,11 @@
 /*
  * Unit tests for the archive reader (lib/exst_archive.c): tar archives
  * built here byte by byte (ustar, pax, GNU long names, concatenated
- * archives), zstd-compressed tar and single documents, pipes, truncation,
- * checksum, limit and corruption errors, the header peek, and a round trip
- * of the 32 real documents of ../shared/testdata/series-2016-2017.
+ * archives), zstd-, xz- and gzip-compressed tar and single documents
+ * (several streams, compressed members), documents back to back split
+ * apart, classification, pipes, truncation, checksum, limit and
+ * corruption errors, the header peek, and a round trip of the 32 real
+ * documents of ../shared/testdata/series-2016-2017.
  */
 #include "testutil.h"
 
@@ -233,6 +235,10 @@ typedef struct docs {
     char *name[64];
     char *data[64];
     size_t len[64];
+    exst_doc_kind kind[64];
+    char type[64][48]; /* the @type name, "" without one */
+    size_t index[64];
+    uint64_t offset[64];
     int rc;           /* status of the call that stopped the loop */
     exst_error err;
     unsigned format;
@@ -250,10 +256,12 @@ static void docs_free(docs *d)
 
 /* Open fd and read every document (copies), stopping at the end or at
  * the first error. */
+static size_t peek_opt; /* peek_bytes for read_all, normally 0 */
+
 static void read_all(docs *d, int fd, const char *name, size_t max_doc)
 {
     memset(d, 0, sizeof *d);
-    exst_archive_opts o = {.max_doc_bytes = max_doc};
+    exst_archive_opts o = {.max_doc_bytes = max_doc, .peek_bytes = peek_opt};
     exst_archive *a = NULL;
     exst_error_clear(&d->err);
     d->rc = exst_archive_open(&a, fd, name, &o, &d->err);
@@ -286,6 +294,15 @@ static void read_all(docs *d, int fd, const char *name, size_t max_doc)
         assert_non_null(d->data[d->n]);
         memcpy(d->data[d->n], doc.data, doc.len + 1);
         d->len[d->n] = doc.len;
+        d->kind[d->n] = doc.kind;
+        d->index[d->n] = doc.index;
+        d->offset[d->n] = doc.offset;
+        /* the type span lies inside the document */
+        assert_true(doc.type.ptr == NULL ||
+                    (doc.type.ptr >= doc.data &&
+                     doc.type.ptr + doc.type.len <= doc.data + doc.len));
+        snprintf(d->type[d->n], sizeof d->type[0], "%.*s",
+                 (int)doc.type.len, doc.type.ptr ? doc.type.ptr : "");
         d->n++;
     }
     d->bytes_in = exst_archive_bytes_in(a);
@@ -849,6 +866,36 @@ static void test_io_error(void **state)
     assert_non_null(strstr(d.err.message, "cannot read 'closed'"));
 }
 
+/* Fail the Nth allocation for N = 0, 1, ... while reading `in`: every
+ * run fails with EXST_ERR_NOMEM until one succeeds with n documents, the
+ * i-th being (name, data). */
+static void sweep_nomem(const bytes *in, size_t n, size_t i,
+                        const char *name, const char *data)
+{
+    char *path = tmp_write(in->p, in->len);
+    bool passed = false;
+    for (long k = 0; k < 300 && !passed; k++) {
+        const int fd = open(path, O_RDONLY);
+        assert_true(fd >= 0);
+        docs d;
+        exstp_alloc_fail_after(k);
+        read_all(&d, fd, "x", 0);
+        exstp_alloc_fail_after(-1);
+        close(fd);
+        if (d.rc == EXST_OK) {
+            assert_int_equal(d.n, n);
+            expect_doc(&d, i, name, data, strlen(data));
+            passed = true;
+        } else {
+            assert_int_equal(d.rc, EXST_ERR_NOMEM);
+        }
+        docs_free(&d);
+    }
+    assert_true(passed);
+    unlink(path);
+    free(path);
+}
+
 static void test_nomem(void **state)
 {
     (void)state;
@@ -860,28 +907,7 @@ static void test_nomem(void **state)
     tar_end(&t);
     bytes z = {0};
     zcompress(&z, t.p, t.len, 1, 0);
-    char *path = tmp_write(z.p, z.len);
-    bool passed = false;
-    for (long n = 0; n < 100 && !passed; n++) {
-        const int fd = open(path, O_RDONLY);
-        assert_true(fd >= 0);
-        docs d;
-        exstp_alloc_fail_after(n);
-        read_all(&d, fd, "x", 0);
-        exstp_alloc_fail_after(-1);
-        close(fd);
-        if (d.rc == EXST_OK) {
-            assert_int_equal(d.n, 2);
-            expect_doc(&d, 0, "renamed-by-pax", DOC_A, strlen(DOC_A));
-            passed = true;
-        } else {
-            assert_int_equal(d.rc, EXST_ERR_NOMEM);
-        }
-        docs_free(&d);
-    }
-    assert_true(passed);
-    unlink(path);
-    free(path);
+    sweep_nomem(&z, 2, 0, "renamed-by-pax", DOC_A);
     free(r);
     b_free(&z);
     b_free(&t);
@@ -991,6 +1017,16 @@ static void test_peek(void **state)
     assert_int_equal(f, EXST_FLAVOR_MICRODESC);
 }
 
+static const unsigned fmt_bits[4] = {0, EXST_ARCHIVE_ZSTD, EXST_ARCHIVE_XZ,
+                                     EXST_ARCHIVE_GZIP};
+
+/* Defined with the xz and gzip tests below. */
+static void b_comp(bytes *out, int fmt, const void *p, size_t n);
+static void expect_piece(const docs *d, size_t i, const char *name,
+                         const void *data, size_t len, size_t index,
+                         uint64_t offset, exst_doc_kind kind,
+                         const char *type);
+
 /* ------------------------------------------------------------------ */
 /* Real documents                                                     */
 /* ------------------------------------------------------------------ */
@@ -1065,6 +1101,31 @@ static void test_series(void **state)
         }
         docs_free(&d);
     }
+
+    /* All 32 back to back (as `zstd -dc *.zst` gives), in xz and gzip
+     * through a pipe, in two streams: split into the 32 again. */
+    bytes cat = {0};
+    for (size_t i = 0; i < n; i++)
+        b_put(&cat, text[i], len[i]);
+    for (int f = TU_XZ; f <= TU_GZIP; f++) {
+        bytes zc = {0};
+        b_comp(&zc, f, cat.p, cat.len / 3);
+        b_comp(&zc, f, cat.p + cat.len / 3, cat.len - cat.len / 3);
+        docs d;
+        read_pipe(&d, zc.p, zc.len, "<stdin>", 0);
+        assert_int_equal(d.rc, EXST_OK);
+        assert_int_equal(d.format, fmt_bits[f]);
+        assert_int_equal(d.n, 32);
+        uint64_t off = 0;
+        for (size_t i = 0; i < n; i++) {
+            expect_piece(&d, i, "<stdin>", text[i], len[i], i, off,
+                         EXST_DOC_CONSENSUS, "");
+            off += len[i];
+        }
+        docs_free(&d);
+        b_free(&zc);
+    }
+    b_free(&cat);
 
     /* each .zst file read directly is one document */
     const int fd = open(files[0], O_RDONLY);
@@ -1313,17 +1374,689 @@ static void test_peek_bytes(void **state)
     zcompress(&z, big, 100000, 3, 0);
     peek_first(z.p, z.len, 4096, &second, &len, first, sizeof first);
     assert_int_equal(len, 4096);
-    /* a zstd member is read whole and decompressed */
+    /* a zstd member is read whole, and only its start decoded */
     tar_file(&zt, "a", z.p, z.len);
     tar_file(&zt, "b", DOC_B, sizeof DOC_B - 1);
     tar_end(&zt);
     peek_first(zt.p, zt.len, 64, &second, &len, first, sizeof first);
-    assert_int_equal(len, 100000);
+    assert_int_equal(len, 64);
     assert_non_null(second);
     b_free(&t);
     b_free(&z);
     b_free(&zt);
     free(big);
+}
+
+/* ------------------------------------------------------------------ */
+/* xz, gzip, concatenated documents, classification                   */
+/* ------------------------------------------------------------------ */
+
+static const char *const fmt_ext[4] = {"", ".zst", ".xz", ".gz"};
+
+/* (p, n) compressed in format fmt (0: a copy), appended to *out. */
+static void b_comp(bytes *out, int fmt, const void *p, size_t n)
+{
+    if (fmt == 0) {
+        b_put(out, p, n);
+        return;
+    }
+    unsigned char *z = NULL;
+    size_t zn = 0;
+    tu_compress(fmt, &z, &zn, p, n);
+    b_put(out, z, zn);
+    free(z);
+}
+
+/* A document shaped like a consensus at both ends: its first lines
+ * (first, then "network-status-version 3"), filler text up to about
+ * body bytes, and a footer with two signature objects. */
+static char *mini_doc(const char *first, size_t body, unsigned seed,
+                      size_t *len)
+{
+    static const char foot[] =
+        "directory-footer\n"
+        "directory-signature 0123 4567\n"
+        "-----BEGIN SIGNATURE-----\nQUJD\n-----END SIGNATURE-----\n"
+        "directory-signature 89AB CDEF\n"
+        "-----BEGIN SIGNATURE-----\nREVG\n-----END SIGNATURE-----\n";
+    char *text = make_text(body, seed);
+    const size_t fl = strlen(first);
+    static const char ver[] = "network-status-version 3\n";
+    *len = fl + sizeof ver - 1 + body + sizeof foot - 1;
+    char *d = malloc(*len + 1);
+    assert_non_null(d);
+    memcpy(d, first, fl);
+    memcpy(d + fl, ver, sizeof ver - 1);
+    memcpy(d + fl + sizeof ver - 1, text, body);
+    memcpy(d + fl + sizeof ver - 1 + body, foot, sizeof foot);
+    free(text);
+    return d;
+}
+
+static void expect_piece(const docs *d, size_t i, const char *name,
+                         const void *data, size_t len, size_t index,
+                         uint64_t offset, exst_doc_kind kind,
+                         const char *type)
+{
+    expect_doc(d, i, name, data, len);
+    assert_int_equal(d->index[i], index);
+    assert_int_equal(d->offset[i], offset);
+    assert_int_equal(d->kind[i], kind);
+    assert_string_equal(d->type[i], type);
+}
+
+static const char AT_NS[] = "@type network-status-consensus-3 1.0\n";
+static const char AT_MD[] =
+    "@type network-status-microdesc-consensus-3 1.0\n";
+
+/* Every format x {one document, documents back to back, several streams,
+ * a tar archive (with members of each format and a member holding two
+ * documents), the tar in two streams}, from a file and through a pipe. */
+static void test_formats(void **state)
+{
+    (void)state;
+    size_t la, lb, lc;
+    char *A = mini_doc(AT_NS, 700000, 1, &la); /* crosses a refill */
+    char *B = mini_doc("", 3000, 2, &lb);
+    char *C = mini_doc(AT_MD, 5000, 3, &lc);
+    bytes cat = {0};
+    b_put(&cat, A, la);
+    b_put(&cat, B, lb);
+    b_put(&cat, C, lc);
+    const char *nsT = "network-status-consensus-3";
+    const char *mdT = "network-status-microdesc-consensus-3";
+
+    /* The tar: a, b (B then C back to back), then B as a member in each
+     * compression. */
+    bytes t = {0};
+    tar_file(&t, "a", A, la);
+    tar_file(&t, "b", cat.p + la, lb + lc);
+    for (int mf = 1; mf <= 3; mf++) {
+        bytes m = {0};
+        b_comp(&m, mf, B, lb);
+        char nm[16];
+        snprintf(nm, sizeof nm, "m%s", fmt_ext[mf]);
+        tar_file(&t, nm, m.p, m.len);
+        b_free(&m);
+    }
+    tar_end(&t);
+    tar_record_pad(&t);
+
+    for (int f = 0; f <= 3; f++) {
+        docs d;
+        bytes in = {0};
+        char name[32];
+        /* one document */
+        b_comp(&in, f, A, la);
+        snprintf(name, sizeof name, "one%s", fmt_ext[f]);
+        read_buf(&d, in.p, in.len, name, 0);
+        assert_int_equal(d.rc, EXST_OK);
+        assert_int_equal(d.format, fmt_bits[f]);
+        assert_int_equal(d.n, 1);
+        expect_piece(&d, 0, name, A, la, 0, 0, EXST_DOC_CONSENSUS, nsT);
+        assert_int_equal(d.bytes_in, in.len);
+        docs_free(&d);
+        b_free(&in);
+
+        /* three documents back to back, file and pipe */
+        b_comp(&in, f, cat.p, cat.len);
+        snprintf(name, sizeof name, "cat%s", fmt_ext[f]);
+        for (int pipe_ = 0; pipe_ < 2; pipe_++) {
+            if (pipe_)
+                read_pipe(&d, in.p, in.len, name, 0);
+            else
+                read_buf(&d, in.p, in.len, name, 0);
+            assert_int_equal(d.rc, EXST_OK);
+            assert_int_equal(d.format, fmt_bits[f]);
+            assert_int_equal(d.n, 3);
+            expect_piece(&d, 0, name, A, la, 0, 0, EXST_DOC_CONSENSUS, nsT);
+            expect_piece(&d, 1, name, B, lb, 1, la, EXST_DOC_CONSENSUS, "");
+            expect_piece(&d, 2, name, C, lc, 2, la + lb,
+                         EXST_DOC_CONSENSUS, mdT);
+            docs_free(&d);
+        }
+        b_free(&in);
+
+        /* several streams, cut at odd places (one inside A) */
+        if (f != 0) {
+            b_comp(&in, f, cat.p, 4321);
+            b_comp(&in, f, cat.p + 4321, la + 10 - 4321);
+            b_comp(&in, f, cat.p + la + 10, cat.len - la - 10);
+            read_buf(&d, in.p, in.len, "multi", 0);
+            assert_int_equal(d.rc, EXST_OK);
+            assert_int_equal(d.n, 3);
+            expect_piece(&d, 0, "multi", A, la, 0, 0, EXST_DOC_CONSENSUS,
+                         nsT);
+            expect_piece(&d, 2, "multi", C, lc, 2, la + lb,
+                         EXST_DOC_CONSENSUS, mdT);
+            docs_free(&d);
+            b_free(&in);
+        }
+
+        /* the tar, in one stream and in two */
+        for (int streams = 1; streams <= (f != 0 ? 2 : 1); streams++) {
+            if (streams == 1) {
+                b_comp(&in, f, t.p, t.len);
+            } else {
+                b_comp(&in, f, t.p, 1000);
+                b_comp(&in, f, t.p + 1000, t.len - 1000);
+            }
+            snprintf(name, sizeof name, "x.tar%s", fmt_ext[f]);
+            for (int pipe_ = 0; pipe_ < 2; pipe_++) {
+                if (pipe_)
+                    read_pipe(&d, in.p, in.len, name, 0);
+                else
+                    read_buf(&d, in.p, in.len, name, 0);
+                assert_int_equal(d.rc, EXST_OK);
+                assert_int_equal(d.format, fmt_bits[f] | EXST_ARCHIVE_TAR);
+                assert_int_equal(d.n, 6);
+                expect_piece(&d, 0, "a", A, la, 0, 0, EXST_DOC_CONSENSUS,
+                             nsT);
+                expect_piece(&d, 1, "b", B, lb, 0, 0, EXST_DOC_CONSENSUS,
+                             "");
+                expect_piece(&d, 2, "b", C, lc, 1, lb, EXST_DOC_CONSENSUS,
+                             mdT);
+                expect_piece(&d, 3, "m.zst", B, lb, 0, 0,
+                             EXST_DOC_CONSENSUS, "");
+                expect_piece(&d, 4, "m.xz", B, lb, 0, 0, EXST_DOC_CONSENSUS,
+                             "");
+                expect_piece(&d, 5, "m.gz", B, lb, 0, 0, EXST_DOC_CONSENSUS,
+                             "");
+                docs_free(&d);
+            }
+            b_free(&in);
+        }
+    }
+    b_free(&t);
+    b_free(&cat);
+    free(A);
+    free(B);
+    free(C);
+}
+
+/* Where one document ends and the next starts: only a line starting
+ * "@type " or "network-status-version " right after an END SIGNATURE
+ * line, wherever it falls in the reader's refills. */
+static void test_split(void **state)
+{
+    (void)state;
+    size_t lb;
+    char *B = mini_doc("", 200, 9, &lb);
+    /* First documents of many lengths around the 512-byte head, the
+     * 512 KiB refill and the 64 KiB first buffer. */
+    static const size_t lens[] = {300,          511,          512,
+                                  513,          1000,         65535,
+                                  65536,        65537,        524288 - 200,
+                                  524288 - 120, 524288 - 110, 524288 - 100,
+                                  524288,       524288 + 1,   524288 + 25,
+                                  1048576 + 3};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        size_t la;
+        char *A = mini_doc(AT_NS, 0, 1, &la);
+        const size_t fill = lens[i] > la ? lens[i] - la : 0;
+        free(A);
+        A = mini_doc(AT_NS, fill, (unsigned)i, &la);
+        for (int f = 0; f <= 2; f += 2) {
+            bytes in = {0}, cat = {0};
+            b_put(&cat, A, la);
+            b_put(&cat, B, lb);
+            b_put(&cat, A, la);
+            b_comp(&in, f, cat.p, cat.len);
+            docs d;
+            read_buf(&d, in.p, in.len, "s", 0);
+            assert_int_equal(d.rc, EXST_OK);
+            assert_int_equal(d.n, 3);
+            expect_piece(&d, 0, "s", A, la, 0, 0, EXST_DOC_CONSENSUS,
+                         "network-status-consensus-3");
+            expect_piece(&d, 1, "s", B, lb, 1, la, EXST_DOC_CONSENSUS, "");
+            expect_piece(&d, 2, "s", A, la, 2, la + lb, EXST_DOC_CONSENSUS,
+                         "network-status-consensus-3");
+            docs_free(&d);
+            b_free(&in);
+            b_free(&cat);
+        }
+        free(A);
+    }
+
+    /* No split without a signature before, nor after an END line that
+     * another signature or anything else follows. */
+    static const char *const whole[] = {
+        "network-status-version 3\nx\nnetwork-status-version 3\ny\n",
+        "network-status-version 3\n-----END SIGNATURE-----\n"
+        "directory-signature a b\n-----BEGIN SIGNATURE-----\nQQ\n"
+        "-----END SIGNATURE-----\n",
+        "network-status-version 3\n-----END SIGNATURE-----\n@typo x\n",
+        "network-status-version 3\n-----END SIGNATURE-----\n"
+        "network-status-version\n",
+        "network-status-version 3\n-----END SIGNATURE-----\n"
+        "network-status",
+        "network-status-version 3\n-----END SIGNATURE-----\n @type x\n",
+        "network-status-version 3\n-----END SIGNATURE-----\r\n@type x\n",
+    };
+    for (size_t i = 0; i < sizeof whole / sizeof whole[0]; i++) {
+        docs d;
+        read_buf(&d, whole[i], strlen(whole[i]), "w", 0);
+        assert_int_equal(d.rc, EXST_OK);
+        assert_int_equal(d.n, 1);
+        expect_doc(&d, 0, "w", whole[i], strlen(whole[i]));
+        docs_free(&d);
+    }
+    /* The shortest pieces: "@type " alone after the END line. */
+    static const char two[] = "x\n-----END SIGNATURE-----\n@type ";
+    docs d;
+    read_buf(&d, two, strlen(two), "two", 0);
+    assert_int_equal(d.n, 2);
+    expect_piece(&d, 1, "two", "@type ", 6, 1, strlen(two) - 6,
+                 EXST_DOC_OTHER_TYPE, "");
+    docs_free(&d);
+    free(B);
+}
+
+static void test_classify(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *doc;
+        exst_doc_kind kind;
+        const char *type;
+    } cases[] = {
+        {"@type network-status-consensus-3 1.0\nnetwork-status-version 3\n",
+         EXST_DOC_CONSENSUS, "network-status-consensus-3"},
+        {"@type network-status-microdesc-consensus-3 1.0\n",
+         EXST_DOC_CONSENSUS, "network-status-microdesc-consensus-3"},
+        {"@type microdescriptor 1.0\nonion-key\n", EXST_DOC_OTHER_TYPE,
+         "microdescriptor"},
+        {"@type network-status-vote-3 1.0\nnetwork-status-version 3\n",
+         EXST_DOC_OTHER_TYPE, "network-status-vote-3"},
+        {"@type  network-status-consensus-3\tx\n", EXST_DOC_CONSENSUS,
+         "network-status-consensus-3"},
+        {"@type network-status-consensus-33 1.0\n", EXST_DOC_OTHER_TYPE,
+         "network-status-consensus-33"},
+        {"@type \n", EXST_DOC_OTHER_TYPE, ""},
+        {"@downloaded-at 2026-01-01\n@type microdescriptor 1.0\n",
+         EXST_DOC_OTHER_TYPE, "microdescriptor"},
+        {"network-status-version 3\n", EXST_DOC_CONSENSUS, ""},
+        {"network-status-version 3 microdesc\n", EXST_DOC_CONSENSUS, ""},
+        {"network-status-version 2\n", EXST_DOC_CONSENSUS, ""},
+        {"network-status-version", EXST_DOC_CONSENSUS, ""},
+        {"network-status-version 3\r\n", EXST_DOC_CONSENSUS, ""},
+        {"@source x\nnetwork-status-version 3\n", EXST_DOC_CONSENSUS, ""},
+        {"network-status-versions 3\n", EXST_DOC_NOT_CONSENSUS, ""},
+        {"@typex y\nREADME\n", EXST_DOC_NOT_CONSENSUS, ""},
+        {"This directory holds consensuses.\n", EXST_DOC_NOT_CONSENSUS, ""},
+        {"0123abcd  2026-01-01-00-00-00-consensus\n",
+         EXST_DOC_NOT_CONSENSUS, ""},
+        {"", EXST_DOC_NOT_CONSENSUS, ""},
+        {"\nnetwork-status-version 3\n", EXST_DOC_NOT_CONSENSUS, ""},
+        {"@a\n@b\n", EXST_DOC_NOT_CONSENSUS, ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        exst_span ty = {"junk", 4};
+        const char *s = cases[i].doc;
+        assert_int_equal(exst_doc_classify(&ty, s, strlen(s)),
+                         cases[i].kind);
+        char got[64];
+        snprintf(got, sizeof got, "%.*s", (int)ty.len,
+                 ty.ptr != NULL ? ty.ptr : "");
+        assert_string_equal(got, cases[i].type);
+        assert_int_equal(exst_doc_classify(NULL, s, strlen(s)),
+                         cases[i].kind);
+    }
+    assert_int_equal(exst_doc_classify(NULL, NULL, 0),
+                     EXST_DOC_NOT_CONSENSUS);
+    /* only the first 24 lines are looked at */
+    char many[24 * 3 + 32];
+    size_t o = 0;
+    for (int i = 0; i < 24; i++)
+        o += (size_t)snprintf(many + o, sizeof many - o, "@%c\n", 'a' + i);
+    snprintf(many + o, sizeof many - o, "network-status-version 3\n");
+    assert_int_equal(exst_doc_classify(NULL, many, strlen(many)),
+                     EXST_DOC_NOT_CONSENSUS);
+    assert_int_equal(exst_doc_classify(NULL, many + 3, strlen(many + 3)),
+                     EXST_DOC_CONSENSUS);
+
+    /* A microdescs-style tarball: consensus, microdescriptors, a README,
+     * an empty file, and a vote; every member comes back, classified. */
+    size_t lc;
+    char *C = mini_doc(AT_MD, 100, 4, &lc);
+    static const char md[] = "@type microdescriptor 1.0\nonion-key\n"
+                             "ntor-onion-key AAAA\nid ed25519 BBBB\n";
+    static const char readme[] = "Consensuses of January.\n";
+    bytes t = {0};
+    tar_header(&t, NULL, "microdescs-2026-01/", 0, '5', MAGIC_POSIX);
+    tar_file(&t, "microdescs-2026-01/consensus-microdesc/01/"
+                 "2026-01-01-00-00-00-consensus-microdesc", C, lc);
+    tar_file(&t, "microdescs-2026-01/micro/0/1/01ab", md, strlen(md));
+    tar_file(&t, "microdescs-2026-01/README", readme, strlen(readme));
+    tar_file(&t, "microdescs-2026-01/empty", "", 0);
+    tar_end(&t);
+    bytes z = {0};
+    b_comp(&z, TU_XZ, t.p, t.len);
+    docs d;
+    read_buf(&d, z.p, z.len, "microdescs-2026-01.tar.xz", 0);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.format, EXST_ARCHIVE_TAR | EXST_ARCHIVE_XZ);
+    assert_int_equal(d.n, 4);
+    assert_int_equal(d.kind[0], EXST_DOC_CONSENSUS);
+    assert_string_equal(d.type[0], "network-status-microdesc-consensus-3");
+    expect_piece(&d, 1, "microdescs-2026-01/micro/0/1/01ab", md, strlen(md),
+                 0, 0, EXST_DOC_OTHER_TYPE, "microdescriptor");
+    expect_piece(&d, 2, "microdescs-2026-01/README", readme, strlen(readme),
+                 0, 0, EXST_DOC_NOT_CONSENSUS, "");
+    expect_piece(&d, 3, "microdescs-2026-01/empty", "", 0, 0, 0,
+                 EXST_DOC_NOT_CONSENSUS, "");
+    docs_free(&d);
+    b_free(&z);
+    b_free(&t);
+    free(C);
+
+    /* exst_peek_header agrees: another @type is not a consensus, at its
+     * line; a consensus @type goes on to the header. */
+    int64_t va;
+    exst_flavor fl;
+    exst_error e;
+    static const char vote[] = "@source x\n@type network-status-vote-3 1.0\n"
+                               "network-status-version 3\n"
+                               "vote-status consensus\n"
+                               "valid-after 2026-01-01 00:00:00\n";
+    assert_int_equal(exst_peek_header(&va, &fl, vote, strlen(vote), "v", &e),
+                     EXST_ERR_SEMANTIC);
+    assert_int_equal(e.line, 2);
+    assert_int_equal(e.column, 1);
+    assert_string_equal(e.keyword, "@type");
+    assert_string_equal(e.message, "not a consensus: the document's @type "
+                                   "is \"network-status-vote-3\"");
+    assert_int_equal(exst_peek_header(&va, &fl, vote + 10 + 32,
+                                      strlen(vote) - 42, "v", &e),
+                     EXST_OK);
+}
+
+/* Bombs: an xz and a gzip document over max_doc_bytes stop after one
+ * byte more than the limit, alone and as tar members; documents back to
+ * back are limited one by one; a tar stream of entries without a
+ * document stops at the limit. */
+static void test_bombs_xz_gzip(void **state)
+{
+    (void)state;
+    const size_t n = 16u << 20;
+    char *as = malloc(n);
+    assert_non_null(as);
+    memset(as, 'A', n);
+    for (int f = TU_XZ; f <= TU_GZIP; f++) {
+        bytes z = {0};
+        b_comp(&z, f, as, n);
+        assert_true(z.len < n / 500);
+        docs d;
+        char name[32];
+        snprintf(name, sizeof name, "bomb%s", fmt_ext[f]);
+        read_buf(&d, z.p, z.len, name, 1u << 20);
+        assert_int_equal(d.rc, EXST_ERR_LIMIT);
+        assert_int_equal(d.n, 0);
+        char want[128];
+        snprintf(want, sizeof want, "input '%s' is over the document size "
+                 "limit of 1048576 bytes", name);
+        assert_string_equal(d.err.message, want);
+        docs_free(&d);
+        /* as a member */
+        bytes t = {0};
+        tar_file(&t, "ok", DOC_A, strlen(DOC_A));
+        snprintf(name, sizeof name, "m%s", fmt_ext[f]);
+        tar_file(&t, name, z.p, z.len);
+        tar_end(&t);
+        read_buf(&d, t.p, t.len, "x.tar", 1u << 20);
+        assert_int_equal(d.rc, EXST_ERR_LIMIT);
+        assert_int_equal(d.n, 1);
+        snprintf(want, sizeof want, "archive 'x.tar': member '%s' is over "
+                 "the document size limit of 1048576 bytes", name);
+        assert_string_equal(d.err.message, want);
+        docs_free(&d);
+        b_free(&t);
+        b_free(&z);
+    }
+    free(as);
+
+    /* 40 documents of 100 KiB back to back in one xz stream: each is
+     * under a 1 MiB limit, the stream is not. */
+    size_t la;
+    char *A = mini_doc(AT_NS, 100000, 5, &la);
+    bytes cat = {0}, z = {0};
+    for (int i = 0; i < 40; i++)
+        b_put(&cat, A, la);
+    b_comp(&z, TU_XZ, cat.p, cat.len);
+    docs d;
+    read_buf(&d, z.p, z.len, "cat.xz", 1u << 20);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.n, 40);
+    expect_piece(&d, 39, "cat.xz", A, la, 39, 39 * (uint64_t)la,
+                 EXST_DOC_CONSENSUS, "network-status-consensus-3");
+    docs_free(&d);
+    b_free(&z);
+    b_free(&cat);
+    free(A);
+
+    /* A tar stream of directory entries and no document. */
+    bytes t = {0};
+    for (int i = 0; i < 3000; i++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "d%d/", i);
+        tar_header(&t, NULL, nm, 0, '5', MAGIC_POSIX);
+    }
+    tar_file(&t, "late", DOC_A, strlen(DOC_A));
+    tar_end(&t);
+    b_comp(&z, TU_GZIP, t.p, t.len);
+    read_buf(&d, z.p, z.len, "dirs.tar.gz", 1u << 20);
+    assert_int_equal(d.rc, EXST_ERR_LIMIT);
+    assert_int_equal(d.n, 0);
+    assert_string_equal(d.err.message,
+                        "archive 'dirs.tar.gz': has over 1048576 bytes of "
+                        "tar headers and skipped entries without a "
+                        "document");
+    /* under a larger limit it is an archive like any other */
+    read_buf(&d, z.p, z.len, "dirs.tar.gz", 2u << 20);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.n, 1);
+    docs_free(&d);
+    b_free(&z);
+    b_free(&t);
+}
+
+/* Truncated, corrupt and wrong-magic xz and gzip data, as whole inputs
+ * and as members: exact statuses and messages. */
+static void test_corrupt_xz_gzip(void **state)
+{
+    (void)state;
+    char *text = make_text(200000, 12);
+    docs d;
+    for (int f = TU_XZ; f <= TU_GZIP; f++) {
+        const char *fn = f == TU_XZ ? "xz" : "gzip";
+        char name[32], want[200];
+        bytes z = {0};
+        b_comp(&z, f, text, 200000);
+
+        /* truncated, at several places */
+        const size_t cuts[] = {z.len - 1, z.len - 7, z.len / 2, 10};
+        for (size_t i = 0; i < 4; i++) {
+            snprintf(name, sizeof name, "cut%s", fmt_ext[f]);
+            read_buf(&d, z.p, cuts[i], name, 0);
+            assert_int_equal(d.rc, EXST_ERR_COMPRESS);
+            assert_int_equal(d.n, 0);
+            snprintf(want, sizeof want, "archive '%s': truncated %s data",
+                     name, fn);
+            assert_string_equal(d.err.message, want);
+            assert_string_equal(d.err.source, name);
+            docs_free(&d);
+        }
+
+        /* a flipped byte in the checksum at the end */
+        z.p[z.len - (f == TU_XZ ? 20 : 6)] ^= 0x40;
+        snprintf(name, sizeof name, "flip%s", fmt_ext[f]);
+        read_buf(&d, z.p, z.len, name, 0);
+        assert_int_equal(d.rc, EXST_ERR_COMPRESS);
+        snprintf(want, sizeof want, "archive '%s': corrupt %s data: %s",
+                 name, fn, f == TU_XZ ? "compressed data is corrupt"
+                                      : "incorrect data check");
+        assert_string_equal(d.err.message, want);
+        docs_free(&d);
+        z.p[z.len - (f == TU_XZ ? 20 : 6)] ^= 0x40;
+
+        /* the magic, then garbage */
+        unsigned char bad[64];
+        memset(bad, 0x5a, sizeof bad);
+        memcpy(bad, z.p, f == TU_XZ ? 6 : 2);
+        snprintf(name, sizeof name, "magic%s", fmt_ext[f]);
+        read_buf(&d, bad, sizeof bad, name, 0);
+        assert_int_equal(d.rc, EXST_ERR_COMPRESS);
+        snprintf(want, sizeof want, "archive '%s': corrupt %s data: %s",
+                 name, fn, f == TU_XZ ? "compressed data is corrupt"
+                                      : "unknown compression method");
+        assert_string_equal(d.err.message, want);
+        docs_free(&d);
+
+        /* garbage after the last stream or member */
+        bytes g = {0};
+        b_put(&g, z.p, z.len);
+        b_put(&g, "garbage! garbage", 16);
+        snprintf(name, sizeof name, "tail%s", fmt_ext[f]);
+        read_buf(&d, g.p, g.len, name, 0);
+        assert_int_equal(d.rc, EXST_ERR_COMPRESS);
+        snprintf(want, sizeof want, "archive '%s': corrupt %s data: %s",
+                 name, fn, f == TU_XZ ? "compressed data is corrupt"
+                                      : "trailing garbage after the gzip "
+                                        "data");
+        assert_string_equal(d.err.message, want);
+        docs_free(&d);
+        b_free(&g);
+
+        /* as members: truncated, corrupt */
+        bytes t = {0};
+        snprintf(name, sizeof name, "a%s", fmt_ext[f]);
+        tar_file(&t, name, z.p, z.len - 3);
+        tar_end(&t);
+        read_buf(&d, t.p, t.len, "m.tar", 0);
+        assert_int_equal(d.rc, EXST_ERR_COMPRESS);
+        snprintf(want, sizeof want, "archive 'm.tar': member '%s' has "
+                 "truncated %s data", name, fn);
+        assert_string_equal(d.err.message, want);
+        docs_free(&d);
+        b_free(&t);
+        z.p[z.len / 2] ^= 0xff;
+        z.p[z.len / 2 + 1] ^= 0xff;
+        tar_file(&t, name, z.p, z.len);
+        tar_end(&t);
+        read_buf(&d, t.p, t.len, "m.tar", 0);
+        assert_int_equal(d.rc, EXST_ERR_COMPRESS);
+        snprintf(want, sizeof want, "archive 'm.tar': member '%s' has "
+                 "corrupt %s data: ", name, fn);
+        assert_memory_equal(d.err.message, want, strlen(want));
+        docs_free(&d);
+        b_free(&t);
+        b_free(&z);
+    }
+    free(text);
+
+    /* Not a recognised compression: the reader returns it as it is, and
+     * exst_peek_header names it instead of quoting its bytes. */
+    static const char bz[] = "BZh91AY&SY\x01\x02\x03 junk";
+    read_buf(&d, bz, sizeof bz - 1, "x.bz2", 0);
+    assert_int_equal(d.rc, EXST_OK);
+    assert_int_equal(d.format, 0);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.kind[0], EXST_DOC_NOT_CONSENSUS);
+    int64_t va;
+    exst_flavor fl;
+    exst_error e;
+    assert_int_equal(exst_peek_header(&va, &fl, d.data[0], d.len[0], "x.bz2",
+                                      &e),
+                     EXST_ERR_SEMANTIC);
+    assert_string_equal(e.message, "not a consensus: bzip2-compressed data, "
+                                   "which is not read (decompress it "
+                                   "first)");
+    docs_free(&d);
+    bytes nested = {0};
+    b_comp(&nested, TU_GZIP, DOC_A, strlen(DOC_A));
+    assert_int_equal(exst_peek_header(&va, &fl, nested.p, nested.len, "n",
+                                      &e),
+                     EXST_ERR_SEMANTIC);
+    assert_string_equal(e.message, "not a consensus: gzip-compressed data "
+                                   "inside the input (compressed twice?)");
+    b_free(&nested);
+}
+
+/* peek_bytes on every format: a prefix of the first document, of the
+ * first member (compressed or not), and only the first of documents back
+ * to back. */
+static void test_peek_formats(void **state)
+{
+    (void)state;
+    size_t la, lb;
+    char *A = mini_doc(AT_NS, 300000, 6, &la);
+    char *B = mini_doc("", 100, 7, &lb);
+    bytes cat = {0};
+    b_put(&cat, B, lb);
+    b_put(&cat, A, la);
+    peek_opt = 4096;
+    for (int f = 0; f <= 3; f++) {
+        docs d;
+        bytes in = {0};
+        b_comp(&in, f, A, la);
+        read_buf(&d, in.p, in.len, "one", 0);
+        assert_int_equal(d.rc, EXST_OK);
+        assert_int_equal(d.n, 1);
+        expect_piece(&d, 0, "one", A, 4096, 0, 0, EXST_DOC_CONSENSUS,
+                     "network-status-consensus-3");
+        docs_free(&d);
+        b_free(&in);
+
+        /* back to back: the first (shorter than the peek) only */
+        b_comp(&in, f, cat.p, cat.len);
+        read_pipe(&d, in.p, in.len, "cat", 0);
+        assert_int_equal(d.rc, EXST_OK);
+        assert_int_equal(d.n, 1);
+        expect_piece(&d, 0, "cat", B, lb, 0, 0, EXST_DOC_CONSENSUS, "");
+        docs_free(&d);
+        b_free(&in);
+
+        /* a tar with a member in this format, the tar compressed too */
+        bytes m = {0}, t = {0};
+        b_comp(&m, f, cat.p, cat.len);
+        tar_file(&t, "m", m.p, m.len);
+        tar_file(&t, "a", A, la);
+        tar_end(&t);
+        b_comp(&in, f, t.p, t.len);
+        read_buf(&d, in.p, in.len, "t", 0);
+        assert_int_equal(d.rc, EXST_OK);
+        assert_int_equal(d.n, 2);
+        expect_piece(&d, 0, "m", B, lb, 0, 0, EXST_DOC_CONSENSUS, "");
+        expect_piece(&d, 1, "a", A, 4096, 0, 0, EXST_DOC_CONSENSUS,
+                     "network-status-consensus-3");
+        docs_free(&d);
+        b_free(&in);
+        b_free(&m);
+        b_free(&t);
+    }
+    peek_opt = 0;
+    b_free(&cat);
+    free(A);
+    free(B);
+}
+
+/* Out of memory anywhere in xz and gzip reading (liblzma's and zlib's
+ * allocations included) is EXST_ERR_NOMEM and nothing else. */
+static void test_nomem_xz_gzip(void **state)
+{
+    (void)state;
+    for (int f = TU_XZ; f <= TU_GZIP; f++) {
+        bytes m = {0}, t = {0}, z = {0};
+        b_comp(&m, f, DOC_B, strlen(DOC_B));
+        tar_file(&t, "a", DOC_A, strlen(DOC_A));
+        tar_file(&t, "m", m.p, m.len);
+        tar_end(&t);
+        b_comp(&z, f, t.p, t.len);
+        sweep_nomem(&z, 2, 1, "m", DOC_B);
+        b_free(&m);
+        b_free(&t);
+        b_free(&z);
+    }
 }
 
 int main(void)
@@ -1346,6 +2079,13 @@ int main(void)
         cmocka_unit_test(test_series),
         cmocka_unit_test(test_live_peek),
         cmocka_unit_test(test_collect_paths),
+        cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_split),
+        cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_bombs_xz_gzip),
+        cmocka_unit_test(test_corrupt_xz_gzip),
+        cmocka_unit_test(test_peek_formats),
+        cmocka_unit_test(test_nomem_xz_gzip),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

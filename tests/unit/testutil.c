@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <lzma.h>
+#include <zlib.h>
 #include <zstd.h>
 
 const char *tu_shared_dir(void)
@@ -181,4 +183,41 @@ void tu_free_list(char **list)
     for (char **p = list; *p != NULL; p++)
         free(*p);
     free(list);
+}
+
+void tu_compress(int fmt, unsigned char **out, size_t *out_len,
+                 const void *p, size_t n)
+{
+    size_t bound = n + n / 2 + (64u << 10), zn = 0;
+    unsigned char *z = malloc(bound);
+    assert_non_null(z);
+    if (fmt == TU_ZSTD) {
+        zn = ZSTD_compress(z, bound, p, n, 3);
+        assert_false(ZSTD_isError(zn));
+    } else if (fmt == TU_XZ) {
+        size_t pos = 0;
+        assert_int_equal(lzma_easy_buffer_encode(1, LZMA_CHECK_CRC64, NULL,
+                                                 p, n, z, &pos, bound),
+                         LZMA_OK);
+        zn = pos;
+    } else {
+        z_stream s;
+        memset(&s, 0, sizeof s);
+        assert_int_equal(deflateInit2(&s, 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
+                                      Z_DEFAULT_STRATEGY),
+                         Z_OK);
+        s.next_in = (Bytef *)(uintptr_t)p;
+        s.avail_in = (uInt)n;
+        s.next_out = z;
+        s.avail_out = (uInt)bound;
+        assert_int_equal(deflate(&s, Z_FINISH), Z_STREAM_END);
+        zn = s.total_out;
+        deflateEnd(&s);
+    }
+    unsigned char *o = realloc(*out, *out_len + zn + 1);
+    assert_non_null(o);
+    memcpy(o + *out_len, z, zn);
+    *out = o;
+    *out_len += zn;
+    free(z);
 }

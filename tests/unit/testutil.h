@@ -37,6 +37,13 @@ char **tu_list_dir(const char *dir);
 char **tu_list_subdirs(const char *dir);
 void tu_free_list(char **list);
 
+/* Compressors for building test inputs: append one zstd frame, one xz
+ * stream or one gzip member holding (p, n) to *out (*out_len bytes,
+ * realloc'd; start from NULL and 0).  Failures fail the test. */
+enum { TU_ZSTD = 1, TU_XZ = 2, TU_GZIP = 3 };
+void tu_compress(int fmt, unsigned char **out, size_t *out_len,
+                 const void *p, size_t n);
+
 /* Join two path parts into a static-per-call malloc'd string (free it). */
 char *tu_path(const char *a, const char *b);
 
