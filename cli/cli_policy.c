@@ -6,6 +6,8 @@
  */
 #include "cli_policy.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +88,9 @@ int cli_policy_option(cli_policy *p, int opt, const char *arg)
             return cli_usage("--bootstrap: expected 'grandfather' or "
                              "'none', found '%s'", arg);
         return EXIT_OK;
+    case OPT_EXEMPT:
+        p->exempt_path = arg;
+        return EXIT_OK;
     case 'q':
     case 'v':
         cli_global_option(opt);
@@ -95,7 +100,205 @@ int cli_policy_option(cli_policy *p, int opt, const char *arg)
     }
 }
 
-int cli_policy_check(const cli_policy *p)
+/* ---- fingerprint lists (--exempt) ---------------------------------- */
+
+#define MAX_LIST_BYTES ((size_t)64 << 20)
+
+/* Untrusted bytes for a message: printable ASCII as is, the rest as
+ * \xHH, at most 40 bytes of input ("..." after a cut). */
+static const char *quoted(char out[200], const char *p, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && i < 40; i++) {
+        const unsigned char ch = (unsigned char)p[i];
+        if (ch >= 0x20 && ch < 0x7f && ch != '\\' && ch != '\'') {
+            out[k++] = (char)ch;
+        } else {
+            snprintf(out + k, 5, "\\x%02x", ch);
+            k += 4;
+        }
+    }
+    if (n > 40) {
+        memcpy(out + k, "...", 3);
+        k += 3;
+    }
+    out[k] = '\0';
+    return out;
+}
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* One line without its newline: 1 and id for a fingerprint, 0 for a
+ * blank or comment line, -1 (and *col, the 1-based column of the first
+ * byte that does not fit) for anything else. */
+static int parse_fp_line(uint8_t id[20], const char *p, size_t n,
+                         size_t *col)
+{
+    size_t i = 0, digits = 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    if (i == n || p[i] == '#')
+        return 0;
+    *col = i + 1;
+    if (p[i] == '$')
+        i++;
+    /* 40 digits; single spaces may separate groups (tor prints
+     * "ABCD EF01 ..."), not digits from the "$". */
+    while (i < n && digits < 40) {
+        const int v = hexval((unsigned char)p[i]);
+        if (v >= 0) {
+            if (digits % 2 == 0)
+                id[digits / 2] = (uint8_t)(v << 4);
+            else
+                id[digits / 2] |= (uint8_t)v;
+            digits++;
+            i++;
+        } else if (p[i] == ' ' && digits > 0 && i + 1 < n &&
+                   hexval((unsigned char)p[i + 1]) >= 0) {
+            i++;
+        } else {
+            break;
+        }
+    }
+    if (digits < 40) {
+        *col = i + 1;
+        return -1;
+    }
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    if (i < n && p[i] != '#') {
+        *col = i + 1;
+        return -1;
+    }
+    return 1;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, 20);
+}
+
+int cli_read_fingerprints(uint8_t (**ids)[20], size_t *n, const char *path,
+                          const char *option)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    uint8_t (*v)[20] = NULL;
+    size_t len = 0, cap = 0, nv = 0, vcap = 0;
+    int rc = EXIT_OK;
+    *ids = NULL;
+    *n = 0;
+    if (fp == NULL) {
+        cli_msg("%s: cannot open '%s': %s", option, path, strerror(errno));
+        return EXIT_FAIL;
+    }
+    for (;;) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 4096;
+            char *nb = ncap > MAX_LIST_BYTES + 1 ? NULL : realloc(buf, ncap);
+            if (nb == NULL) {
+                if (ncap > MAX_LIST_BYTES + 1) {
+                    cli_msg("%s: '%s' is larger than %zu MiB", option, path,
+                            MAX_LIST_BYTES >> 20);
+                    rc = EXIT_USAGE;
+                } else {
+                    cli_msg("out of memory");
+                    rc = EXIT_FAIL;
+                }
+                goto done;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t got = fread(buf + len, 1, cap - len, fp);
+        len += got;
+        if (got == 0) {
+            if (ferror(fp)) {
+                cli_msg("%s: cannot read '%s': %s", option, path,
+                        strerror(errno));
+                rc = EXIT_FAIL;
+                goto done;
+            }
+            break;
+        }
+    }
+    unsigned long line = 0;
+    for (size_t off = 0; off < len;) {
+        const char *p = buf + off;
+        const char *nl = memchr(p, '\n', len - off);
+        const size_t ll = nl ? (size_t)(nl - p) : len - off;
+        uint8_t id[20];
+        size_t col = 1;
+        char q[200];
+        line++;
+        off += ll + (nl ? 1 : 0);
+        const int r = parse_fp_line(id, p, ll, &col);
+        if (r == 0)
+            continue;
+        if (r < 0) {
+            size_t b = 0;
+            while (b < ll && (p[b] == ' ' || p[b] == '\t'))
+                b++;
+            cli_msg("%s:%lu:%zu: %s: expected a relay fingerprint (40 hex "
+                    "digits), found '%s'", path, line, col, option,
+                    quoted(q, p + b, ll - b));
+            fputs("Try 'exitstage --help' for more information.\n", stderr);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        if (nv == vcap) {
+            size_t ncap = vcap ? vcap * 2 : 64;
+            uint8_t (*nvp)[20] = realloc(v, ncap * sizeof *v);
+            if (nvp == NULL) {
+                cli_msg("out of memory");
+                rc = EXIT_FAIL;
+                goto done;
+            }
+            v = nvp;
+            vcap = ncap;
+        }
+        memcpy(v[nv++], id, 20);
+    }
+    if (nv > 0) {
+        qsort(v, nv, sizeof *v, cmp_id);
+        size_t k = 1;
+        for (size_t i = 1; i < nv; i++)
+            if (memcmp(v[i], v[k - 1], 20) != 0)
+                memcpy(v[k++], v[i], 20);
+        nv = k;
+    }
+done:
+    fclose(fp);
+    free(buf);
+    if (rc != EXIT_OK || nv == 0) {
+        free(v);
+        return rc;
+    }
+    *ids = v;
+    *n = nv;
+    return EXIT_OK;
+}
+
+/* The exempt set outlives the command's cli_policy (replay keeps the
+ * options in its own state); it is freed at exit. */
+static uint8_t (*exempt_ids)[20];
+
+static void free_exempt(void)
+{
+    free(exempt_ids);
+    exempt_ids = NULL;
+}
+
+int cli_policy_check(cli_policy *p)
 {
     if (p->retention_set && p->so.reset_after_set &&
         p->so.retention_s < p->so.reset_after_s)
@@ -103,6 +306,19 @@ int cli_policy_check(const cli_policy *p)
                          "--reset-after (%llds)",
                          (long long)p->so.retention_s,
                          (long long)p->so.reset_after_s);
+    if (p->exempt_path != NULL) {
+        uint8_t (*ids)[20] = NULL;
+        size_t n = 0;
+        int rc = cli_read_fingerprints(&ids, &n, p->exempt_path, "--exempt");
+        if (rc != EXIT_OK)
+            return rc;
+        if (exempt_ids == NULL && ids != NULL)
+            atexit(free_exempt);
+        free(exempt_ids);
+        exempt_ids = ids;
+        p->so.exempt = (const uint8_t(*)[20])ids;
+        p->so.n_exempt = n;
+    }
     return EXIT_OK;
 }
 

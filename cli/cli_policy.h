@@ -4,6 +4,8 @@
 #define CLI_POLICY_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "cli_util.h"
 #include "exitstage.h"
@@ -23,6 +25,7 @@ enum {
     OPT_WAIT,
     OPT_ZSTD,
     OPT_BOOTSTRAP,
+    OPT_EXEMPT,
     OPT_LOCAL /* first option number a command may use for its own */
 };
 
@@ -41,6 +44,7 @@ enum {
     {"wait", optional_argument, NULL, OPT_WAIT},                            \
     {"zstd", no_argument, NULL, OPT_ZSTD},                                  \
     {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},                  \
+    {"exempt", required_argument, NULL, OPT_EXEMPT},                        \
     CLI_GLOBAL_LONGOPTS
 
 #define CLI_POLICY_HELP                                                     \
@@ -55,6 +59,7 @@ enum {
     "                         bandwidth would be stripped\n"                \
     "  --ignore-consensus-params  ignore exit_staging_* params\n"           \
     "  --retention DUR        prune relays absent longer (default 30d)\n"   \
+    "  --exempt FILE          fingerprints never staged, one a line\n"      \
     "  --no-reweight          keep the bandwidth-weights line\n"            \
     "  --no-annotate          no exitstage items in the output\n"           \
     "  --strip-signatures     remove the authority signatures\n"            \
@@ -73,13 +78,28 @@ typedef struct cli_policy {
     int retention_set;
     int zstd;
     double wait_s;
+    const char *exempt_path; /* --exempt FILE, read by cli_policy_check */
 } cli_policy;
 
 /* Handle one shared option; returns EXIT_OK, EXIT_USAGE, or -1 if opt is
  * not a shared option. */
 int cli_policy_option(cli_policy *p, int opt, const char *arg);
-/* Cross-option checks after parsing. */
-int cli_policy_check(const cli_policy *p);
+/* Cross-option checks after parsing, and the --exempt file read into
+ * p->so.exempt (sorted, repeats dropped; the set lives until exit).  A
+ * line that is not a fingerprint is a usage error naming the file, line
+ * and column. */
+int cli_policy_check(cli_policy *p);
+
+/* Read a list of relay fingerprints: one a line, 40 hex digits (either
+ * case, optionally after "$", optionally in groups separated by spaces
+ * as tor prints them); blank lines and "#" comments (whole lines or after
+ * a fingerprint) are ignored.  *ids gets the distinct identities in
+ * ascending order (*n of them; free() it), or NULL when there are none.
+ * option names the option in messages.  Prints errors; returns EXIT_OK,
+ * EXIT_USAGE (a bad line: "FILE:LINE:COL: ...") or EXIT_FAIL (the file
+ * cannot be read). */
+int cli_read_fingerprints(uint8_t (**ids)[20], size_t *n, const char *path,
+                          const char *option);
 /* Usage error if --clock or --bootstrap disagrees with the history's
  * (both are fixed when a history is created, SPEC 3.1, 3.7). */
 int cli_check_history(const cli_policy *p, const exst_history *h,

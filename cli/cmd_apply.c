@@ -17,6 +17,7 @@
 
 #include "cli_cmds.h"
 #include "cli_exit.h"
+#include "cli_metrics.h"
 #include "cli_policy.h"
 #include "cli_util.h"
 #include "exitstage.h"
@@ -27,7 +28,8 @@ enum {
     OPT_STAGED_LIST,
     OPT_DRY_RUN,
     OPT_MAX_FUTURE,
-    OPT_NOW
+    OPT_NOW,
+    OPT_METRICS
 };
 
 #define DEFAULT_MAX_FUTURE 3600 /* SPEC 8: one hour */
@@ -46,6 +48,8 @@ static void apply_help(void)
           "  -o, --output FILE      annotated consensus (default: stdout)\n"
           "  --report FILE|-        JSON report ('-': stdout, needs -o)\n"
           "  --staged-list FILE     staged relays as approved-routers lines\n"
+          "  --metrics FILE         Prometheus textfile-collector metrics,\n"
+          "                         written on failure too\n"
           "  --dry-run              compute everything, commit nothing\n"
           "  --max-future DUR|off   refuse a consensus dated more than DUR\n"
           "                         ahead of the system clock (default 1h)\n"
@@ -83,20 +87,34 @@ static char *staged_list(size_t *len, const exst_stage_result *r)
 static void summary_line(const exst_stage_result *r)
 {
     const exst_stage_summary *s = exst_stage_get_summary(r);
-    char va[21];
-    cli_info("%s %s: %zu exit candidate%s, %zu in staging, %zu stripped "
+    char va[21], ex[48] = "";
+    if (s->counts.exempted > 0)
+        snprintf(ex, sizeof ex, ", %zu exempted", s->counts.exempted);
+    cli_info("%s %s: %zu exit candidate%s, %zu in staging%s, %zu stripped "
              "(%.4f of exit bandwidth), %s, phase %s",
              exst_time_iso(va, s->valid_after),
              s->flavor == EXST_FLAVOR_NS ? "ns" : "microdesc",
              s->counts.exit_candidates,
              s->counts.exit_candidates == 1 ? "" : "s", s->counts.in_staging,
-             s->counts.stripped, s->stripped_fraction,
+             ex, s->counts.stripped, s->stripped_fraction,
              s->guard_tripped ? "capacity guard tripped"
                               : !s->enabled ? "staging disabled by the "
                                               "consensus"
                                             : "guard not tripped",
              exst_phase_name(s->phase));
 }
+
+/* The command line, checked. */
+typedef struct apply_args {
+    const char *db_arg, *output, *report, *staged, *metrics, *input;
+    bool dry_run;
+    int64_t max_future; /* < 0: off */
+    int64_t now;        /* the system clock, or --now */
+    double mono0;       /* cli_monotonic() at the start */
+    cli_policy pol;
+} apply_args;
+
+static int apply_run(apply_args *a);
 
 int cmd_apply(int argc, char **argv)
 {
@@ -109,13 +127,15 @@ int cmd_apply(int argc, char **argv)
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"max-future", required_argument, NULL, OPT_MAX_FUTURE},
         {"now", required_argument, NULL, OPT_NOW},
+        {"metrics", required_argument, NULL, OPT_METRICS},
         CLI_POLICY_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     cli_policy pol;
     const char *db_arg = NULL, *output = NULL, *report = NULL;
-    const char *staged = NULL;
+    const char *staged = NULL, *metrics = NULL;
     bool dry_run = false;
+    const double mono0 = cli_monotonic();
     int64_t max_future = DEFAULT_MAX_FUTURE; /* < 0: off */
     int64_t now = (int64_t)time(NULL);
     int ch, rc, li = 0;
@@ -139,6 +159,9 @@ int cmd_apply(int argc, char **argv)
             break;
         case OPT_STAGED_LIST:
             staged = optarg;
+            break;
+        case OPT_METRICS:
+            metrics = optarg;
             break;
         case OPT_DRY_RUN:
             dry_run = true;
@@ -181,16 +204,70 @@ int cmd_apply(int argc, char **argv)
     if (list_stdout && (out_stdout || rep_stdout))
         return cli_usage("apply: --staged-list - needs the other outputs "
                          "in files");
-    if ((rc = cli_policy_check(&pol)) != EXIT_OK)
-        return rc;
+    if (metrics != NULL && strcmp(metrics, "-") == 0)
+        return cli_usage("apply: --metrics needs a file (the textfile "
+                         "collector reads files)");
     const cli_path paths[] = {
         {"--db", db_arg}, {"-o", output}, {"--report", report},
-        {"--staged-list", staged},
+        {"--staged-list", staged}, {"--metrics", metrics},
     };
-    if ((rc = cli_check_distinct(paths, 4)) != EXIT_OK)
+    if ((rc = cli_check_distinct(paths, 5)) != EXIT_OK)
         return rc;
+    /* From here on every run, failed or not, leaves its metrics. */
+    apply_args a = {
+        .db_arg = db_arg, .output = output, .report = report,
+        .staged = staged, .metrics = metrics,
+        .input = optind < argc ? argv[optind] : NULL,
+        .dry_run = dry_run, .max_future = max_future, .now = now,
+        .mono0 = mono0, .pol = pol,
+    };
+    return apply_run(&a);
+}
 
-    const char *input = optind < argc ? argv[optind] : NULL;
+/* A failed run's metrics: its exit status and times, the last success
+ * carried over from the file it replaces (SPEC 10). */
+static void failed_metrics(const char *path, int status, int64_t now,
+                           double mono0)
+{
+    cli_metrics m;
+    exst_outset *outs = NULL;
+    exst_error err;
+    size_t len = 0;
+    memset(&m, 0, sizeof m);
+    m.exit_status = status;
+    m.started = now;
+    m.duration_s = cli_monotonic() - mono0;
+    m.last_success = cli_metrics_last_success(path);
+    char *text = cli_metrics_format(&len, &m);
+    exst_error_clear(&err);
+    if (text == NULL) {
+        cli_msg("--metrics: out of memory");
+        return;
+    }
+    int s = exst_outset_new(&outs, &err);
+    if (s == EXST_OK)
+        s = exst_outset_add(outs, path, text, len, &err);
+    if (s == EXST_OK)
+        s = exst_outset_commit(outs, &err);
+    if (s != EXST_OK)
+        (void)cli_report(s, &err);
+    exst_outset_free(outs);
+    free(text);
+}
+
+static int apply_run(apply_args *a)
+{
+    cli_policy pol = a->pol;
+    const char *db_arg = a->db_arg, *output = a->output;
+    const char *report = a->report, *staged = a->staged;
+    const char *metrics = a->metrics, *input = a->input;
+    const bool dry_run = a->dry_run;
+    const int64_t max_future = a->max_future, now = a->now;
+    const double mono0 = a->mono0;
+    const bool out_stdout = output == NULL || strcmp(output, "-") == 0;
+    const bool rep_stdout = report != NULL && strcmp(report, "-") == 0;
+    const bool list_stdout = staged != NULL && strcmp(staged, "-") == 0;
+    int rc = EXIT_OK;
     exst_consensus *c = NULL;
     exst_history *h = NULL;
     exst_lock *lock = NULL;
@@ -199,11 +276,16 @@ int cmd_apply(int argc, char **argv)
     exst_error err;
     char *db = NULL;
     void *zbuf = NULL;
-    char *list = NULL;
+    char *list = NULL, *mtext = NULL;
+    size_t mlen = 0;
     char ts[21], ts2[21];
 
     cli_install_signals();
     exst_error_clear(&err);
+    /* The --exempt file is read here, so a bad one is recorded in the
+     * metrics like any failed run. */
+    if ((rc = cli_policy_check(&pol)) != EXIT_OK)
+        goto done;
     /* The history is resolved once: the lock and the commit act on the
      * file a symbolic link names, never on the link. */
     if ((rc = cli_resolve(&db, db_arg)) != EXIT_OK)
@@ -286,6 +368,23 @@ int cmd_apply(int argc, char **argv)
         rc = EXIT_FAIL;
         goto done;
     }
+    if (metrics != NULL) {
+        cli_metrics m;
+        memset(&m, 0, sizeof m);
+        m.exit_status = EXIT_OK;
+        m.started = now;
+        m.last_success = now;
+        m.staged = true;
+        m.sum = *exst_stage_get_summary(res);
+        m.relays = exst_consensus_relay_count(c);
+        m.history_relays = exst_history_count(h);
+        m.duration_s = cli_monotonic() - mono0;
+        if ((mtext = cli_metrics_format(&mlen, &m)) == NULL) {
+            cli_msg("out of memory");
+            rc = EXIT_FAIL;
+            goto done;
+        }
+    }
     /* The history too, unless this is a dry run: a full disk under it
      * fails here, before anything is renamed. */
     if ((st2 = exst_outset_new(&outs, &err)) != EXST_OK ||
@@ -299,6 +398,9 @@ int cmd_apply(int argc, char **argv)
              EXST_OK) ||
         (staged != NULL && !list_stdout &&
          (st2 = exst_outset_add(outs, staged, list, list_len, &err)) !=
+             EXST_OK) ||
+        (mtext != NULL &&
+         (st2 = exst_outset_add(outs, metrics, mtext, mlen, &err)) !=
              EXST_OK)) {
         rc = cli_report(st2, &err);
         goto done;
@@ -326,6 +428,9 @@ int cmd_apply(int argc, char **argv)
     rc = EXIT_OK;
 done:
     exst_outset_free(outs); /* removes uncommitted temporary files */
+    if (rc != EXIT_OK && metrics != NULL)
+        failed_metrics(metrics, rc, now, mono0);
+    free(mtext);
     free(list);
     exst_free(zbuf);
     free(db);

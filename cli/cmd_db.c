@@ -30,7 +30,9 @@ static void db_help(void)
           "[--wait[=DUR]]\n"
           "       exitstage db dump --db FILE\n"
           "       exitstage db check --db FILE\n"
-          "       exitstage db show --db FILE FINGERPRINT...\n"
+          "       exitstage db show --db FILE [--staging-period DUR] "
+          "[--reset-after DUR]\n"
+          "                         FINGERPRINT...\n"
           "       exitstage db rollback --db FILE [--wait[=DUR]]\n"
           "\n"
           "  init      create a new history; with --grandfather (repeatable)\n"
@@ -38,7 +40,9 @@ static void db_help(void)
           "            graduated\n"
           "  dump      print the whole history as JSON\n"
           "  check     verify the file (magic, version, checksum, order)\n"
-          "  show      print the records of the given relays as JSON\n"
+          "  show      for each relay: in staging or not, eligible when,\n"
+          "            run start, last seen, absence (JSON); P and W are\n"
+          "            the history's unless given\n"
           "  rollback  put back the history before its last commit\n"
           "            (FILE.prev), one step\n",
           stdout);
@@ -133,8 +137,9 @@ static int db_init(const char *db_arg, const cli_policy *pol,
     rc = cli_report(s, &err);
     if (rc == EXIT_OK && n_gf > 0)
         cli_info("history '%s' started from %zu grandfather consensus%s: "
-                 "%zu relays graduated", db_arg, n_gf,
-                 n_gf == 1 ? "" : "es", exst_history_count(h));
+                 "%zu relay%s graduated", db_arg, n_gf,
+                 n_gf == 1 ? "" : "es", exst_history_count(h),
+                 exst_history_count(h) == 1 ? "" : "s");
 done:
     for (size_t i = 0; i < n_gf; i++)
         exst_consensus_free(docs[i].c);
@@ -178,32 +183,102 @@ static int db_check(const char *db)
     return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
-static int db_dump(const char *db, char **fps, int nfps)
+static int db_dump(const char *db)
 {
     exst_history *h = NULL;
-    uint8_t (*ids)[20] = NULL;
     char *json = NULL;
     exst_error err;
     exst_error_clear(&err);
-    if (nfps > 0) {
-        ids = calloc((size_t)nfps, 20);
-        if (ids == NULL) {
-            cli_msg("out of memory");
-            return EXIT_FAIL;
-        }
-        for (int i = 0; i < nfps; i++) {
-            const char *f = fps[i][0] == '$' ? fps[i] + 1 : fps[i];
-            if (exst_fingerprint_parse(ids[i], f) != EXST_OK) {
-                free(ids);
-                return cli_usage("db show: '%s' is not a fingerprint (40 "
-                                 "hex digits)", fps[i]);
-            }
-        }
-    }
     int rc = db_load(&h, db);
     if (rc == EXIT_OK) {
-        int s = exst_history_dump_json(&json, h, (const uint8_t(*)[20])ids,
-                                       (size_t)nfps, &err);
+        int s = exst_history_dump_json(&json, h, NULL, 0, &err);
+        rc = s == EXST_OK ? print_json(json) : cli_report(s, &err);
+    }
+    exst_history_free(h);
+    return rc;
+}
+
+/* A relay named on the command line: 40 hex digits, as the reports print
+ * them, or as tor does ("$" in front, "~nickname" or "=nickname" after,
+ * groups of four separated by spaces).  0, or -1 if it is not one. */
+static int parse_relay_arg(uint8_t id[20], const char *arg)
+{
+    char hex[41];
+    size_t k = 0;
+    const char *p = arg[0] == '$' ? arg + 1 : arg;
+    for (; *p != '\0' && *p != '~' && *p != '='; p++) {
+        if (*p == ' ')
+            continue;
+        if (k == 40)
+            return -1;
+        hex[k++] = *p;
+    }
+    hex[k] = '\0';
+    if (k != 40 || (*p != '\0' && p[1] == '\0'))
+        return -1;
+    return exst_fingerprint_parse(id, hex) == EXST_OK ? 0 : -1;
+}
+
+/* tor's nickname rule: 1 to 19 letters and digits. */
+static bool looks_like_nickname(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 19)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        const char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9')))
+            return false;
+    }
+    return true;
+}
+
+/* SPEC 10: "is it staged, and until when?", from the history alone. */
+static int db_show(const char *db, char **args, int nargs,
+                   const cli_policy *pol)
+{
+    exst_history *h = NULL;
+    uint8_t (*ids)[20] = calloc((size_t)nargs + 1, 20);
+    char *json = NULL;
+    exst_error err;
+    int rc = EXIT_OK;
+    exst_error_clear(&err);
+    if (ids == NULL) {
+        cli_msg("out of memory");
+        return EXIT_FAIL;
+    }
+    for (int i = 0; i < nargs && rc == EXIT_OK; i++) {
+        if (parse_relay_arg(ids[i], args[i]) == 0)
+            continue;
+        if (looks_like_nickname(args[i]))
+            rc = cli_usage("db show: '%s' looks like a nickname; the "
+                           "history knows relays by fingerprint only "
+                           "(nicknames are not unique, and are not kept): "
+                           "give its 40 hex digits, e.g. from the report's "
+                           "stripped list or tor's fingerprint file",
+                           args[i]);
+        else
+            rc = cli_usage("db show: '%s' is not a relay fingerprint (40 "
+                           "hex digits)", args[i]);
+    }
+    if (rc == EXIT_OK)
+        rc = db_load(&h, db);
+    if (rc == EXIT_OK) {
+        const int64_t P = pol->so.staging_period_set
+                              ? pol->so.staging_period_s
+                              : EXST_TIME_NONE;
+        const int64_t W = pol->so.reset_after_set ? pol->so.reset_after_s
+                                                  : EXST_TIME_NONE;
+        int64_t hp;
+        exst_history_policy(h, &hp, NULL);
+        if (P == EXST_TIME_NONE && hp == EXST_TIME_NONE &&
+            exst_history_newest(h) != EXST_TIME_NONE)
+            cli_warn("history '%s' does not record its staging period "
+                     "(written by exitstage 0.1): assuming the default, "
+                     "4d; give --staging-period to override", db);
+        int s = exst_history_show_json(&json, h, (const uint8_t(*)[20])ids,
+                                       (size_t)nargs, P, W, &err);
         rc = s == EXST_OK ? print_json(json) : cli_report(s, &err);
     }
     exst_history_free(h);
@@ -296,6 +371,8 @@ int cmd_db(int argc, char **argv)
         {"clock", required_argument, NULL, OPT_CLOCK},
         {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},
         {"wait", optional_argument, NULL, OPT_WAIT},
+        {"staging-period", required_argument, NULL, OPT_STAGING_PERIOD},
+        {"reset-after", required_argument, NULL, OPT_RESET_AFTER},
         CLI_GLOBAL_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -338,6 +415,8 @@ int cmd_db(int argc, char **argv)
                                "consensuses", MAX_GRANDFATHER);
             gf[n_gf++] = optarg;
             break;
+        case OPT_STAGING_PERIOD:
+        case OPT_RESET_AFTER:
         case OPT_CLOCK:
         case OPT_BOOTSTRAP:
         case OPT_WAIT:
@@ -358,23 +437,28 @@ int cmd_db(int argc, char **argv)
     }
     cli_install_signals();
     const bool is_init = strcmp(sub, "init") == 0;
+    const bool is_show = strcmp(sub, "show") == 0;
     if (!is_init && (n_gf > 0 || pol.so.clock_set || pol.bootstrap_set)) {
         rc = cli_usage("db %s: --grandfather, --clock and --bootstrap "
                        "belong to db init", sub);
+    } else if (!is_show &&
+               (pol.so.staging_period_set || pol.so.reset_after_set)) {
+        rc = cli_usage("db %s: --staging-period and --reset-after belong "
+                       "to db show", sub);
     } else if (is_init) {
         if (optind != argc)
             rc = cli_usage("db init: unexpected argument '%s'", argv[optind]);
         else
             rc = db_init(db, &pol, gf, n_gf);
-    } else if (strcmp(sub, "show") == 0) {
+    } else if (is_show) {
         if (optind == argc)
             rc = cli_usage("db show: expected at least one fingerprint");
         else
-            rc = db_dump(db, argv + optind, argc - optind);
+            rc = db_show(db, argv + optind, argc - optind, &pol);
     } else if (optind != argc) {
         rc = cli_usage("db %s: unexpected argument '%s'", sub, argv[optind]);
     } else if (strcmp(sub, "dump") == 0) {
-        rc = db_dump(db, NULL, 0);
+        rc = db_dump(db);
     } else if (strcmp(sub, "check") == 0) {
         rc = db_check(db);
     } else if (strcmp(sub, "rollback") == 0) {

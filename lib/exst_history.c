@@ -638,7 +638,8 @@ int exst_history_deserialize(exst_history **out, const void *buf, size_t len,
         return db_error(err, source, "is empty");
     if (len < 8) {
         if (memcmp(b, EXSTP_HISTORY_MAGIC, len) == 0)
-            return db_error(err, source, "is truncated (%zu bytes)", len);
+            return db_error(err, source, "is truncated (%zu byte%s)", len,
+                            len == 1 ? "" : "s");
         return db_error(err, source, "is not an exitstage history "
                                      "(bad magic)");
     }
@@ -663,13 +664,13 @@ int exst_history_deserialize(exst_history **out, const void *buf, size_t len,
     const size_t room = (len - fixed) / EXSTP_HISTORY_RECORD_SIZE;
     if (count > room)
         return db_error(err, source,
-                        "is truncated (%zu bytes for %llu records)", len,
-                        (unsigned long long)count);
+                        "is truncated (%zu bytes for %llu record%s)", len,
+                        (unsigned long long)count, count == 1 ? "" : "s");
     const size_t expect = fixed + (size_t)count * EXSTP_HISTORY_RECORD_SIZE;
     if (len != expect)
         return db_error(err, source,
-                        "is corrupt: %zu bytes after the checksum",
-                        len - expect);
+                        "is corrupt: %zu byte%s after the checksum",
+                        len - expect, len - expect == 1 ? "" : "s");
 
     uint8_t sum[EXSTP_HISTORY_CHECKSUM_SIZE];
     crypto_generichash(sum, sizeof sum, b, len - sizeof sum, NULL, 0);

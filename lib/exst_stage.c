@@ -34,6 +34,7 @@ struct exst_stage_result {
     size_t n_staging;
     uint8_t *in_staging; /* per relay */
     uint8_t *strip;      /* per relay */
+    uint8_t *exempted;   /* per relay: in staging but for the exempt set */
     int64_t *eligible;   /* per relay */
     char *warnings[MAX_WARNINGS];
     size_t n_warnings;
@@ -178,6 +179,7 @@ static json_t *counts_json(const exst_stage_counts *k)
                         json_integer((json_int_t)k->badexit_candidates));
     json_object_set_new(o, "stripped_badexit",
                         json_integer((json_int_t)k->stripped_badexit));
+    json_object_set_new(o, "exempted", json_integer((json_int_t)k->exempted));
     return o;
 }
 
@@ -195,6 +197,7 @@ typedef struct work {
     const exst_stage_opts *o;
     const uint8_t *in_staging; /* per relay */
     const uint8_t *strip;      /* per relay */
+    const uint8_t *exempted;   /* per relay */
     const int64_t *run_start;  /* per relay (exit candidates meaningful) */
     const int64_t *eligible;   /* per relay */
     exst_weights w_in, w_out;
@@ -212,6 +215,7 @@ static int build_report(exst_stage_result *r, const work *wk,
     json_t *tool = json_object(), *cons = json_object(), *pol = json_object();
     json_t *hist = json_object(), *bw = json_object(), *guard = json_object();
     json_t *stripped = json_array(), *staging = json_array();
+    json_t *exempted = json_array();
     json_t *out = json_object(), *notes = json_array();
     char fp[41];
 
@@ -249,6 +253,8 @@ static int build_report(exst_stage_result *r, const work *wk,
     json_object_set_new(pol, "enabled_source",
                         json_string(source_name(p->enabled_src)));
     json_object_set_new(pol, "retention_s", json_integer(p->retention));
+    json_object_set_new(pol, "exempt",
+                        json_integer((json_int_t)wk->o->n_exempt));
     json_object_set_new(root, "policy", pol);
 
     json_object_set_new(hist, "observed_since",
@@ -292,6 +298,10 @@ static int build_report(exst_stage_result *r, const work *wk,
 
     for (size_t i = 0; i < c->n_relays; i++) {
         const exstp_relay *rl = &c->relays[i];
+        if (wk->exempted[i])
+            json_array_append_new(exempted,
+                                  json_string(exst_fingerprint_hex(
+                                      fp, wk->ob->ids[i])));
         if (!wk->in_staging[i])
             continue;
         const uint8_t *id = wk->ob->ids[i];
@@ -316,6 +326,7 @@ static int build_report(exst_stage_result *r, const work *wk,
     }
     json_object_set_new(root, "stripped", stripped);
     json_object_set_new(root, "in_staging", staging);
+    json_object_set_new(root, "exempted", exempted);
 
     json_object_set_new(out, "sha256", (wk->o->produce & EXST_STAGE_OUTPUT)
                                            ? json_string(wk->sha_out)
@@ -557,7 +568,13 @@ int exst_stage_grandfather(exst_history *h, const exst_consensus *c,
                            exst_error *err)
 {
     policy pol;
-    memset(&pol, 0, sizeof pol);
+    exst_stage_opts none;
+    memset(&none, 0, sizeof none);
+    /* The history records the P an apply without options would use here
+     * (the consensus parameter, else the default), so that `db show`
+     * right after `db init --grandfather` has one; the window stays the
+     * default. */
+    resolve_policy(&pol, NULL, c, h, &none);
     pol.W = EXST_DEFAULT_RESET_AFTER;
     exstp_obs ob;
     int rc = observe(&ob, h, c, &pol, 1, err);
@@ -566,6 +583,42 @@ int exst_stage_grandfather(exst_history *h, const exst_consensus *c,
 }
 
 /* ---- evaluate: one staging period on an observation ---------------- */
+
+/* The exempt set (SPEC 10) is searched once per exit candidate in
+ * staging, so it must be sorted; checking that costs one pass. */
+static int check_exempt(const exst_stage_opts *o, exst_error *err)
+{
+    if (o->n_exempt == 0)
+        return EXST_OK;
+    if (o->exempt == NULL)
+        return exstp_error_simple(err, EXST_ERR_USAGE, NULL,
+                                  "exempt set: %zu identit%s announced, "
+                                  "none given", o->n_exempt,
+                                  o->n_exempt == 1 ? "y" : "ies");
+    for (size_t i = 1; i < o->n_exempt; i++)
+        if (memcmp(o->exempt[i - 1], o->exempt[i], 20) >= 0)
+            return exstp_error_simple(err, EXST_ERR_USAGE, NULL,
+                                      "exempt set: identities must be in "
+                                      "ascending order without repeats "
+                                      "(entry %zu)", i + 1);
+    return EXST_OK;
+}
+
+static bool is_exempt(const exst_stage_opts *o, const uint8_t id[20])
+{
+    size_t lo = 0, hi = o->n_exempt;
+    while (lo < hi) {
+        const size_t mid = lo + (hi - lo) / 2;
+        const int c = memcmp(o->exempt[mid], id, 20);
+        if (c == 0)
+            return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
 
 const uint8_t *exstp_stage_in_staging(const exst_stage_result *r)
 {
@@ -597,12 +650,17 @@ int exstp_stage_evaluate(exst_stage_result **out, const exstp_obs *ob,
     memset(&wk, 0, sizeof wk);
     if (r == NULL)
         return exstp_error_simple(err, EXST_ERR_NOMEM, NULL, "out of memory");
+    if ((rc = check_exempt(o, err)) != EXST_OK) {
+        exst_stage_result_free(r);
+        return rc;
+    }
     resolve_policy(&pol, r, c, ob->h, o);
     pol.W = ob->W; /* the window the history was updated with */
     r->in_staging = exstp_calloc(n + 1, 1);
     r->strip = exstp_calloc(n + 1, 1);
     r->eligible = exstp_calloc(n + 1, sizeof *r->eligible);
-    if (!r->in_staging || !r->strip || !r->eligible) {
+    r->exempted = exstp_calloc(n + 1, 1);
+    if (!r->in_staging || !r->strip || !r->eligible || !r->exempted) {
         rc = exstp_error_simple(err, EXST_ERR_NOMEM, NULL, "out of memory");
         goto done;
     }
@@ -613,6 +671,7 @@ int exstp_stage_evaluate(exst_stage_result **out, const exstp_obs *ob,
     wk.o = o;
     wk.in_staging = r->in_staging;
     wk.strip = r->strip;
+    wk.exempted = r->exempted;
     wk.run_start = ob->run_start;
     wk.eligible = r->eligible;
 
@@ -645,7 +704,13 @@ int exstp_stage_evaluate(exst_stage_result **out, const exstp_obs *ob,
             s->exit_bandwidth += rl->bandwidth;
         int64_t rs = ob->run_start[i];
         if (rs != EXST_TIME_UNKNOWN && rs != EXST_TIME_NONE && pol.P > 0 &&
-            t - rs < pol.P) {
+            t - rs < pol.P && o->n_exempt > 0 && is_exempt(o, ob->ids[i])) {
+            /* Vouched for: neither staged nor graduated, and out of the
+             * guard's fraction. */
+            r->exempted[i] = 1;
+            s->counts.exempted++;
+        } else if (rs != EXST_TIME_UNKNOWN && rs != EXST_TIME_NONE &&
+                   pol.P > 0 && t - rs < pol.P) {
             r->in_staging[i] = 1;
             r->eligible[i] = rs + pol.P;
             s->counts.in_staging++;
@@ -807,6 +872,7 @@ void exst_stage_result_free(exst_stage_result *r)
     exst_free(r->in_staging);
     exst_free(r->strip);
     exst_free(r->eligible);
+    exst_free(r->exempted);
     for (size_t i = 0; i < r->n_warnings; i++)
         exst_free(r->warnings[i]);
     exst_free(r);

@@ -1702,10 +1702,12 @@ static void print_stats(const sim *s, double secs)
     unsigned missing = 0;
     for (int32_t h = 0; h < s->hours; h++)
         missing += s->skip_hour[h];
-    fprintf(stderr, PROG ": seed %llu, %d days, %ld target relays, "
-                    "%u missing hours, %lu files, %.1f MB in %.2f s\n",
-            (unsigned long long)s->seed, s->days, (long)s->target, missing,
-            s->files, (double)s->bytes / 1e6, secs);
+    fprintf(stderr, PROG ": seed %llu, %d day%s, %ld target relay%s, "
+                    "%u missing hour%s, %lu file%s, %.1f MB in %.2f s\n",
+            (unsigned long long)s->seed, s->days, s->days == 1 ? "" : "s",
+            (long)s->target, s->target == 1 ? "" : "s", missing,
+            missing == 1 ? "" : "s", s->files, s->files == 1 ? "" : "s",
+            (double)s->bytes / 1e6, secs);
     if (missing) {
         fprintf(stderr, "missing hours:");
         for (int32_t h = 0; h < s->hours; h++)

@@ -904,6 +904,54 @@ EXST_API EXST_NODISCARD int exst_history_dump_json(char **out,
                                                    size_t n_ids,
                                                    exst_error *err);
 
+/* Where one relay stands in a history at its newest consensus (SPEC 10,
+ * `exitstage db show`), from the history alone. */
+typedef struct exst_relay_status {
+    int found;             /* the history has a record */
+    int present;           /* present (SPEC 3.1) in the newest consensus */
+    int grandfathered;     /* run start unknown: graduated (SPEC 3.7) */
+    int in_staging;        /* present, and newest - run_start < P */
+    int64_t run_start;     /* EXST_TIME_UNKNOWN (grandfathered) or
+                              EXST_TIME_NONE (no record) */
+    int64_t eligible_at;   /* run_start + P; EXST_TIME_NONE when
+                              grandfathered or not found */
+    int64_t last_seen;     /* EXST_TIME_NONE when not found */
+    int64_t absence_start; /* EXST_TIME_NONE while present */
+    int64_t restarts_at;   /* absent: absence_start + W, from when a return
+                              restarts the run; else EXST_TIME_NONE */
+} exst_relay_status;
+
+/**
+ * Fill *out with where relay id stands at h's newest consensus, with
+ * staging period staging_s and reset window reset_s (callers usually take
+ * them from exst_history_policy).  Under EXST_CLOCK_RELAY, in_staging
+ * means "in staging if it is an exit candidate": the history does not
+ * record who is one.  h may be empty; an unknown relay gives found 0.
+ */
+EXST_API void exst_history_relay_status(exst_relay_status *out,
+                                        const exst_history *h,
+                                        const uint8_t id[20],
+                                        int64_t staging_s, int64_t reset_s);
+
+/**
+ * What `exitstage db show` prints: for each of the n_ids identities (in
+ * the order given) its exst_relay_status as pretty JSON (keys sorted,
+ * trailing newline), with the policy used and the history's newest time,
+ * into a new string (exst_free).  staging_s and reset_s override the P
+ * and W in effect at the newest consensus (exst_history_policy); pass
+ * EXST_TIME_NONE to use those, or the defaults when the history does not
+ * record them (one written by 0.1, or an empty one), which the output
+ * notes.  @return EXST_OK, EXST_ERR_USAGE (a value outside 0 ...
+ * EXST_MAX_DURATION, or NULL arguments) or EXST_ERR_NOMEM.
+ */
+EXST_API EXST_NODISCARD int exst_history_show_json(char **out,
+                                                   const exst_history *h,
+                                                   const uint8_t (*ids)[20],
+                                                   size_t n_ids,
+                                                   int64_t staging_s,
+                                                   int64_t reset_s,
+                                                   exst_error *err);
+
 /* ------------------------------------------------------------------ */
 /* Output files (SPEC 4.4 "Added in 0.2")                             */
 /* ------------------------------------------------------------------ */
@@ -1035,6 +1083,13 @@ typedef struct exst_stage_opts {
     int64_t retention_s;         /* 0: default; raised to W if smaller */
     int no_annotate;
     int strip_signatures;
+    /* Relays the operators vouch for (--exempt, SPEC 10): an exit
+     * candidate listed here is never in staging, whatever its run; its
+     * run is still kept in the history.  n_exempt identities in strictly
+     * ascending byte order (exst_stage_run refuses anything else with
+     * EXST_ERR_USAGE); NULL and 0: nobody is exempt. */
+    const uint8_t (*exempt)[20];
+    size_t n_exempt;
 } exst_stage_opts;
 
 typedef struct exst_stage_counts {
@@ -1047,6 +1102,9 @@ typedef struct exst_stage_counts {
     size_t grandfathered;   /* first seen now and grandfathered (3.7) */
     size_t badexit_candidates; /* exit candidates with BadExit */
     size_t stripped_badexit;   /* stripped relays with BadExit */
+    size_t exempted;        /* exit candidates whose run would have them
+                               in staging but for opts->exempt; counted
+                               in neither in_staging nor graduated */
 } exst_stage_counts;
 
 /* A summary of one staged consensus, for replays and callers. */

@@ -18,7 +18,8 @@
 #     as the README says (db init --grandfather -, the cached consensus on
 #     standard input), then ExecStart runs twice with the consensus on
 #     standard input, as StandardInput= gives it: exit status 0 both
-#     times, and the staged consensus, report and staged list are written;
+#     times, and the staged consensus, report, staged list and metrics are
+#     written (the metrics with exit status 0);
 #  5. as root: systemd-sysusers and systemd-tmpfiles, given the sysusers.d
 #     and tmpfiles.d files with a scratch --root, create the exitstage user
 #     and a /var/lib/exitstage that it owns.
@@ -117,11 +118,13 @@ for run in 1 2; do
         fail "ExecStart, run $run: status $?: $(cat "$TMP/run.out")"
     fi
 done
-for f in staged-consensus report.json history.db; do
+for f in staged-consensus report.json history.db exitstage.prom; do
     [ -s "$state/$f" ] || fail "ExecStart wrote no $f"
 done
 # Empty here: every relay of a history's first consensus is grandfathered.
 [ -f "$state/staged-list" ] || fail "ExecStart wrote no staged-list"
+grep -qx 'exitstage_exit_status 0' "$state/exitstage.prom" ||
+    fail "exitstage.prom does not record exit status 0"
 grep -q '"valid_after": "2024-01-01T12:00:00Z"' "$state/report.json" ||
     fail "report.json does not describe the document given on stdin"
 cmp -s <(grep -v '^exitstage' "$state/staged-consensus" | head -3) \

@@ -1617,6 +1617,155 @@ static void test_no_annotate(void **state)
     exst_history_free(h);
 }
 
+/* ------------------------------------------------------------------ */
+/* SPEC 10: --exempt                                                  */
+/* ------------------------------------------------------------------ */
+
+/* The fingerprints of the report's exempted list, as digits. */
+static void exempted_digits(json_t *rep, char *out, size_t outsz)
+{
+    json_t *arr = jget(rep, "exempted"), *v;
+    size_t i, k = 0;
+    json_array_foreach(arr, i, v) {
+        const char *fp = json_string_value(v);
+        int n = (fp[0] - '0') * 16 + (fp[1] >= 'A' ? fp[1] - 'A' + 10
+                                                  : fp[1] - '0');
+        assert_true(k + 1 < outsz);
+        out[k++] = (char)('0' + n);
+    }
+    out[k] = '\0';
+}
+
+/* An exit candidate in the exempt set is not in staging: not stripped,
+ * not counted as graduated, listed under "exempted", and out of the
+ * guard's fraction; its run is kept, so it is staged again once it is
+ * no longer exempt.  Exempt relays that graduated anyway, or that are
+ * not in the consensus, change nothing. */
+static void test_exempt(void **state)
+{
+    (void)state;
+    exst_history *h = new_history(EXST_CLOCK_EXIT);
+    exst_stage_opts o;
+    uint8_t ex[3][20];
+    tdoc d;
+    step s;
+    char got[16];
+    /* Relay 2 graduated; 1, 3 and 5 are new.  Exempt: 2, 3, 9. */
+    grandfather(h, 0, "2");
+    make_id(ex[0], 2);
+    make_id(ex[1], 3);
+    make_id(ex[2], 9);
+    default_opts(&o);
+    o.exempt = (const uint8_t(*)[20])ex;
+    o.n_exempt = 3;
+    o.guard_set = 1;
+    o.max_strip_fraction = 1.0;
+    doc_of(&d, EXST_FLAVOR_NS, 1, "1235", "4", NULL);
+    step_run(&s, h, &d, &o);
+    assert_int_equal(jint(s.rep, "counts.exit_candidates"), 4);
+    assert_int_equal(jint(s.rep, "counts.in_staging"), 2);
+    assert_int_equal(jint(s.rep, "counts.stripped"), 2);
+    assert_int_equal(jint(s.rep, "counts.graduated"), 1);
+    assert_int_equal(jint(s.rep, "counts.exempted"), 1);
+    assert_int_equal(jint(s.rep, "policy.exempt"), 3);
+    assert_int_equal(exst_stage_get_summary(s.r)->counts.exempted, 1);
+    in_staging_digits(s.rep, got, sizeof got);
+    assert_string_equal(got, "15");
+    stripped_digits(s.rep, got, sizeof got);
+    assert_string_equal(got, "15");
+    exempted_digits(s.rep, got, sizeof got);
+    assert_string_equal(got, "3");
+    /* Guard fraction: (1000 + 5000) / (1000 + 2000 + 3000 + 5000). */
+    assert_true(fabs(jreal(s.rep, "capacity_guard.fraction") - 6.0 / 11) <
+                1e-6);
+    assert_int_equal(jint(s.rep, "bandwidth.stripped"), 6000);
+    assert_int_equal(exst_stage_in_staging_count(s.r), 2);
+    /* The history keeps relay 3's run. */
+    uint8_t id[20];
+    exst_record rec;
+    make_id(id, 3);
+    assert_true(exst_history_find(h, id, &rec));
+    assert_int_equal(rec.run_start, AT(1));
+    step_free(&s);
+
+    /* Without the exemption an hour later, relay 3 is staged on its own
+     * run: eligible at hour 1 + 96. */
+    doc_of(&d, EXST_FLAVOR_NS, 2, "1235", "4", NULL);
+    step_run(&s, h, &d, NULL);
+    stripped_digits(s.rep, got, sizeof got);
+    assert_string_equal(got, "135");
+    assert_int_equal(jint(s.rep, "counts.exempted"), 0);
+    assert_int_equal(jint(s.rep, "policy.exempt"), 0);
+    assert_int_equal(json_array_size(jget(s.rep, "exempted")), 0);
+    assert_iso(jstr(stripped_obj(s.rep, 3), "eligible_at"), AT(1 + 96));
+    step_free(&s);
+
+    /* The timeline record counts them too. */
+    exst_stage_result *r = NULL;
+    exst_consensus *c = NULL;
+    exst_error err;
+    json_error_t jerr;
+    doc_of(&d, EXST_FLAVOR_NS, 3, "1235", "4", NULL);
+    c = make_doc(&d, NULL);
+    default_opts(&o);
+    o.produce = EXST_STAGE_TIMELINE;
+    o.exempt = (const uint8_t(*)[20])ex;
+    o.n_exempt = 3;
+    exst_error_clear(&err);
+    assert_int_equal(exst_stage_run(&r, h, c, &o, &err), EXST_OK);
+    exst_span tl = exst_stage_timeline(r);
+    json_t *rec_j = json_loadb(tl.ptr, tl.len, 0, &jerr);
+    assert_non_null(rec_j);
+    assert_int_equal(jint(rec_j, "counts.exempted"), 1);
+    assert_int_equal(jint(rec_j, "counts.stripped"), 2);
+    json_decref(rec_j);
+    exst_stage_result_free(r);
+    exst_consensus_free(c);
+    exst_history_free(h);
+}
+
+/* A set out of order, with a repeat, or announced but missing is a usage
+ * error, and the history is as it was. */
+static void test_exempt_bad_set(void **state)
+{
+    (void)state;
+    uint8_t ex[2][20];
+    static const struct {
+        int a, b;
+        size_t n;
+        int null_set;
+    } cases[] = {{5, 3, 2, 0}, {3, 3, 2, 0}, {0, 0, 1, 1}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        exst_history *h = new_history(EXST_CLOCK_EXIT);
+        exst_stage_opts o;
+        exst_stage_result *r = NULL;
+        exst_error err;
+        tdoc d;
+        void *before, *after;
+        size_t nb, na;
+        doc_of(&d, EXST_FLAVOR_NS, 0, "135", "2", NULL);
+        exst_consensus *c = make_doc(&d, NULL);
+        grandfather(h, 0, "2");
+        history_bytes(h, &before, &nb);
+        make_id(ex[0], cases[k].a);
+        make_id(ex[1], cases[k].b);
+        default_opts(&o);
+        o.exempt = cases[k].null_set ? NULL : (const uint8_t(*)[20])ex;
+        o.n_exempt = cases[k].n;
+        exst_error_clear(&err);
+        assert_int_equal(exst_stage_run(&r, h, c, &o, &err), EXST_ERR_USAGE);
+        assert_null(r);
+        assert_non_null(strstr(err.message, "exempt set"));
+        history_bytes(h, &after, &na);
+        assert_int_equal(na, nb);
+        assert_memory_equal(after, before, nb);
+        exst_free(before);
+        exst_free(after);
+        exst_consensus_free(c);
+        exst_history_free(h);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1636,6 +1785,8 @@ int main(void)
         cmocka_unit_test(test_period_zero),
         cmocka_unit_test(test_enforce_badexit),
         cmocka_unit_test(test_no_annotate),
+        cmocka_unit_test(test_exempt),
+        cmocka_unit_test(test_exempt_bad_set),
     };
     if (exst_init() != EXST_OK)
         return 1;
