@@ -252,7 +252,7 @@ else
                 # Every example prints something; silence means a pipe
                 # swallowed a failure.
                 case $cmd in
-                *" db init "*|*" db rollback "*|*"--report report.json"*|*"--report stress.json"*)
+                *" db init "*|*" db rollback "*|*"--summary lanes.json --html"*|*"--report report.json"*|*"--report stress.json"*)
                     ok "example $i: $shown" ;;
                 *) fail "example $i printed nothing: $shown"
                    sed 's/^/  stderr: /' "$TMP/ex.err" ;;
