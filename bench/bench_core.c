@@ -9,8 +9,13 @@
  * the peak resident set size; plus decompress+parse from the zstd file
  * for reference.  Prints "skipped" and exits 0 when the shared test data
  * is absent, so the bench target never fails for lack of data.
+ *
+ * For counting instructions (bench_instr.sh runs it under callgrind):
+ * EXST_BENCH_ITERS=N runs exactly N iterations and nothing else, and
+ * EXST_BENCH_PARSE_ONLY=1 makes an iteration a parse alone.
  */
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +181,40 @@ int main(void)
                                  EXST_ENFORCE_FLAG, n_strip};
     phase ph[3] = {{"parse", 0}, {"weights", 0}, {"write", 0}};
     size_t iters = 0, out_total = 0;
+    const char *fixed = getenv("EXST_BENCH_ITERS");
+    if (fixed != NULL) {
+        const bool parse_only = getenv("EXST_BENCH_PARSE_ONLY") != NULL;
+        const long n = strtol(fixed, NULL, 10);
+        for (long k = 0; k < n; k++) {
+            if (exst_consensus_parse(&c, doc, len, best, NULL, &err) !=
+                EXST_OK)
+                die("parse failed");
+            if (!parse_only) {
+                exst_weights w;
+                exst_consensus_weights(&w, NULL, c, strip);
+                exst_write_opts wo = {0};
+                wo.strip = strip;
+                wo.run_start = rs;
+                wo.eligible_at = el;
+                wo.weights = &w;
+                wo.annotation = &ann;
+                char *out;
+                size_t out_len;
+                if (exst_consensus_write(&out, &out_len, c, &wo, &err) !=
+                    EXST_OK)
+                    die("write failed");
+                exst_free(out);
+            }
+            exst_consensus_free(c);
+        }
+        printf("  %ld fixed iterations of %zu bytes\n", n, len);
+        free(doc);
+        free(zbuf);
+        free(strip);
+        free(rs);
+        free(el);
+        return 0;
+    }
     double best_iter = 1e9; /* this machine is shared: the best iteration
                                shows the code, the mean the machine */
     const double t_start = now();
