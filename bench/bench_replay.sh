@@ -109,14 +109,23 @@ for r in $(seq 1 "$reps"); do
         --timeline /dev/null "$archive" 2>"$WORK/tl.err" ||
         { cat "$WORK/tl.err"; exit 1; }
     rm -f "$WORK/h.db" "$WORK/h.db.lock"
-    timed threaded "$EXITSTAGE" replay --threads 2 --quiet --db "$WORK/h.db" \
+    timed threaded "$EXITSTAGE" replay --quiet --db "$WORK/h.db" \
         "$archive" 2>"$WORK/th.err" || { cat "$WORK/th.err"; exit 1; }
+    timed lanes12 "$EXITSTAGE" replay --quiet \
+        --staging-period 1d,2d,4d,7d --reset-after 12h,24h,48h \
+        --summary /dev/null "$archive" 2>"$WORK/l12.err" ||
+        { cat "$WORK/l12.err"; exit 1; }
+    timed lanes1 "$EXITSTAGE" replay --quiet --summary /dev/null \
+        "$archive" 2>"$WORK/l1.err" || { cat "$WORK/l1.err"; exit 1; }
     echo "  run $r: zstd -dc $(tail -n 1 "$WORK/zstd.t") s," \
         "replay $(tail -n 1 "$WORK/replay.t") s," \
         "replay --timeline $(tail -n 1 "$WORK/timeline.t") s," \
-        "replay --threads 2 $(tail -n 1 "$WORK/threaded.t") s"
+        "replay (default threads) $(tail -n 1 "$WORK/threaded.t") s," \
+        "1 lane $(tail -n 1 "$WORK/lanes1.t") s," \
+        "12 lanes $(tail -n 1 "$WORK/lanes12.t") s"
 done
-grep -E 'consensuses processed' "$WORK/replay.err"
+"$EXITSTAGE" replay --db "$WORK/h2.db" "$archive" 2>&1 |
+    grep -E 'consensuses processed'
 
 stat_line() { # LABEL NAME
     sort -g "$WORK/$1.t" | awk -v raw="$raw" -v name="$2" '
@@ -131,14 +140,19 @@ echo
 stat_line zstd "zstd -dc >/dev/null"
 stat_line replay "replay (one thread)"
 stat_line timeline "replay --timeline (one thr.)"
-stat_line threaded "replay --threads 2"
+stat_line threaded "replay (default threads)"
+stat_line lanes1 "replay, 1 lane, --summary"
+stat_line lanes12 "replay, 12 lanes, --summary"
 zb=$(sort -g "$WORK/zstd.t" | head -n 1)
 rb=$(sort -g "$WORK/replay.t" | head -n 1)
 tb=$(sort -g "$WORK/timeline.t" | head -n 1)
 hb=$(sort -g "$WORK/threaded.t" | head -n 1)
 awk -v z="$zb" -v r="$rb" -v t="$tb" -v h="$hb" 'BEGIN {
-    printf "ratio replay / zstd -dc (best times): one thread %.2f (goal <= 2), with --timeline %.2f; two threads %.2f\n",
+    printf "ratio replay / zstd -dc (best times): one thread %.2f (goal <= 2), with --timeline %.2f; default threads %.2f (goal <= 1.15)\n",
         r / z, t / z, h / z }'
+l1=$(sort -g "$WORK/lanes1.t" | head -n 1)
+l12=$(sort -g "$WORK/lanes12.t" | head -n 1)
+awk -v a="$l1" -v b="$l12" 'BEGIN { printf "lanes: 12 lanes / 1 lane %.2f (goal <= 1.5)\n", b / a }'
 if [ -n "$TIME" ]; then
     zc=$(sort -g "$WORK/zstd.cpu" | head -n 1)
     rc=$(sort -g "$WORK/replay.cpu" | head -n 1)
@@ -148,4 +162,54 @@ if [ -n "$TIME" ]; then
     echo "peak RSS: replay $(sort -n "$WORK/replay.kb" | tail -n 1) KB," \
         "replay --timeline $(sort -n "$WORK/timeline.kb" | tail -n 1) KB," \
         "zstd -dc $(sort -n "$WORK/zstd.kb" | tail -n 1) KB"
+fi
+
+# ---- .tar.xz pieces, as CollecTor's monthly tarballs are downloaded -----
+# The same documents split into EXST_BENCH_PIECES (default 4) tar.xz
+# pieces: replay them as downloaded, one thread and the default, against
+# `xz -dc` of the pieces one after the other (goal, SPEC 7: at most 0.6x
+# on 2 cores).
+if command -v xz >/dev/null; then
+    pieces=${EXST_BENCH_PIECES:-4}
+    echo
+    echo "splitting the archive into $pieces .tar.xz pieces (xz -6) ..."
+    mkdir -p "$WORK/x"
+    zstd -qdc "$archive" | tar xf - -C "$WORK/x" || exit 1
+    (cd "$WORK/x" && ls | LC_ALL=C sort) >"$WORK/xlist"
+    total=$(wc -l <"$WORK/xlist")
+    per=$(((total + pieces - 1) / pieces))
+    split -l "$per" -d "$WORK/xlist" "$WORK/xpart."
+    xs=()
+    for part in "$WORK"/xpart.??; do
+        tar cf "$part.tar" -C "$WORK/x" -T "$part" || exit 1
+        xz -6 -T0 -q "$part.tar" || exit 1
+        xs+=("$part.tar.xz")
+    done
+    rm -rf "$WORK/x"
+    xcomp=$(cat "${xs[@]}" | wc -c)
+    printf '  %d pieces, %.1f MB xz\n' "${#xs[@]}" \
+        "$(awk "BEGIN{print $xcomp / 1e6}")"
+    for r in $(seq 1 "$reps"); do
+        timed xzdc sh -c 'for f; do xz -dc "$f"; done >/dev/null' sh \
+            "${xs[@]}" || { echo "xz -dc failed" >&2; exit 1; }
+        timed xz1 "$EXITSTAGE" replay --threads 1 --quiet "${xs[@]}" \
+            2>"$WORK/x1.err" || { cat "$WORK/x1.err"; exit 1; }
+        timed xzN "$EXITSTAGE" replay --quiet "${xs[@]}" \
+            2>"$WORK/xn.err" || { cat "$WORK/xn.err"; exit 1; }
+        echo "  run $r: xz -dc one after the other $(tail -n 1 "$WORK/xzdc.t") s," \
+            "replay --threads 1 $(tail -n 1 "$WORK/xz1.t") s," \
+            "replay (default: $(nproc) threads) $(tail -n 1 "$WORK/xzN.t") s"
+    done
+    stat_line xzdc "xz -dc, one after the other"
+    stat_line xz1 "replay .tar.xz, one thread"
+    stat_line xzN "replay .tar.xz, default thr."
+    a=$(sort -g "$WORK/xzdc.t" | head -n 1)
+    b=$(sort -g "$WORK/xz1.t" | head -n 1)
+    c=$(sort -g "$WORK/xzN.t" | head -n 1)
+    awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN {
+        printf "ratio replay / sequential xz -dc (best): one thread %.2f; default threads %.2f (goal <= 0.6 on 2 cores)\n", b / a, c / a }'
+    if [ -n "$TIME" ]; then
+        echo "peak RSS: replay .tar.xz, one thread $(sort -n "$WORK/xz1.kb" | tail -n 1) KB," \
+            "default threads $(sort -n "$WORK/xzN.kb" | tail -n 1) KB"
+    fi
 fi
