@@ -6,6 +6,9 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <string.h>
 
 #include <jansson.h>
@@ -78,6 +81,14 @@ int main(int argc, char **argv)
 {
     int i = 1;
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is an EPIPE write error */
+#if defined(__GLIBC__) && defined(M_MMAP_THRESHOLD)
+    /* Documents of tens of megabytes are allocated whole and freed by
+     * other threads than the ones that made them.  glibc raises its mmap
+     * threshold after the first such free and then keeps them in
+     * per-thread arenas, so memory would grow with --threads; a fixed
+     * threshold gives them back to the system when they are freed. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
     if (exst_init() != EXST_OK) {
         cli_msg("cannot initialise libsodium");
         return EXIT_FAIL;

@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "exst_archive_int.h"
 #include "exst_decomp_int.h"
 #include "exst_int.h"
 
@@ -306,12 +307,17 @@ static int src_read(exst_archive *a, void *dst, size_t n, size_t *got,
 static int src_skip(exst_archive *a, uint64_t n, uint64_t *got,
                     exst_error *err)
 {
+    /* The document buffer is scratch space when there is one (it may
+     * have been handed over or trimmed: exstp_archive_take, _trim). */
+    char local[16 << 10];
+    char *scratch = a->doc_cap >= sizeof local ? a->doc : local;
+    const size_t cap = a->doc_cap >= sizeof local ? a->doc_cap : sizeof local;
     uint64_t done = 0;
     while (done < n) {
         const uint64_t left = n - done;
-        const size_t k = left < a->doc_cap ? (size_t)left : a->doc_cap;
+        const size_t k = left < cap ? (size_t)left : cap;
         size_t g;
-        const int rc = src_read(a, a->doc, k, &g, err);
+        const int rc = src_read(a, scratch, k, &g, err);
         if (rc != EXST_OK)
             return rc;
         done += g;
@@ -670,7 +676,7 @@ static int read_single(exst_archive *a, exst_archive_doc *doc,
             want = a->peek - have;
         if (want > STEP)
             want = STEP;
-        if (a->doc_cap - 1 - sp->fill < want) {
+        if (sp->fill + want + 1 > a->doc_cap) {
             if (sp->pos > 0) {
                 memmove(a->doc, a->doc + sp->pos, have);
                 sp->scan -= sp->pos < sp->scan ? sp->pos : sp->scan;
@@ -681,7 +687,7 @@ static int read_single(exst_archive *a, exst_archive_doc *doc,
             /* Grow by doubling (from 1 MiB): a document is copied by a
              * realloc a few times at most, and only in its first input. */
             size_t need = sp->fill + want + 1;
-            if (a->doc_cap - 1 - sp->fill < want) {
+            if (sp->fill + want + 1 > a->doc_cap) {
                 if (need < a->doc_cap * 2)
                     need = a->doc_cap * 2;
                 if (need < FIRST_CAP)
@@ -1147,6 +1153,54 @@ int exst_archive_next(exst_archive *a, exst_archive_doc *doc,
         memset(doc, 0, sizeof *doc);
     }
     return rc;
+}
+
+/* The buffer the split reads from: a->doc or a->zdoc. */
+static char **split_owner(exst_archive *a, size_t **cap)
+{
+    if (a->sp.buf != NULL && a->sp.buf == a->zdoc) {
+        *cap = &a->zdoc_cap;
+        return &a->zdoc;
+    }
+    *cap = &a->doc_cap;
+    return &a->doc;
+}
+
+bool exstp_archive_take(exst_archive *a, const exst_archive_doc *d,
+                        char **buf)
+{
+    split *sp = a != NULL ? &a->sp : NULL;
+    if (sp == NULL || d == NULL || d->data == NULL || sp->buf == NULL ||
+        d->data != sp->buf || d->len != sp->fill || !sp->eof ||
+        sp->has_cut || sp->pos != sp->fill)
+        return false;
+    size_t *cap;
+    char **own = split_owner(a, &cap);
+    if (*own != sp->buf)
+        return false;
+    *buf = *own;
+    *own = NULL;
+    *cap = 0;
+    sp->buf = NULL;
+    sp->pos = sp->fill = sp->scan = 0;
+    return true;
+}
+
+void exstp_archive_trim(exst_archive *a)
+{
+    if (a == NULL || a->failed != EXST_OK)
+        return;
+    split *sp = &a->sp;
+    if (sp->has_cut || sp->pos != sp->fill || !sp->eof)
+        return;
+    sp->buf = NULL;
+    sp->pos = sp->fill = sp->scan = 0;
+    exstp_free(a->doc);
+    a->doc = NULL;
+    a->doc_cap = 0;
+    exstp_free(a->zdoc);
+    a->zdoc = NULL;
+    a->zdoc_cap = 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -36,6 +36,7 @@
 #include <zstd.h>
 
 #include "exst_analysis_int.h"
+#include "exst_archive_int.h"
 #include "exst_consensus_int.h"
 #include "exst_file_int.h"
 #include "exst_idmap_int.h"
@@ -44,7 +45,7 @@
 #include "exst_stage_int.h"
 
 #define DEFAULT_CHECKPOINT 168
-#define MIN_READ_AHEAD ((size_t)4 << 20)
+#define MIN_READ_AHEAD ((size_t)32 << 20)
 #define READ_AHEAD_DOCS 2 /* default budget: this many of the largest */
 #define PEEK_BYTES (64u << 10)
 #define MAX_BAD_LISTED 20
@@ -148,6 +149,7 @@ struct exst_replay {
     size_t cur;          /* the input being staged */
     size_t next_free;    /* inputs below this have an owner */
     size_t mem;          /* queued document bytes in memory */
+    size_t inflight;     /* reserved by readers decoding a document */
     size_t max_doc;      /* largest document seen */
     bool stop;
     size_t helper;       /* input the staging thread spools, or SIZE_MAX */
@@ -1043,33 +1045,46 @@ static int spool_write(exst_replay *r, size_t j, ZSTD_CCtx *zc, char **zb,
             return out_error(err, "spool in", r->o.spool_dir, e);
         s->spool_fd = fd;
     }
-    size_t bound = ZSTD_compressBound(len);
-    if (bound > *zcap) {
-        char *p = exstp_realloc(*zb, bound);
+    /* Streamed through a fixed buffer: a reader never holds a second,
+     * compressed copy of the document. */
+    const size_t chunk = ZSTD_CStreamOutSize();
+    if (*zcap < chunk) {
+        char *p = exstp_realloc(*zb, chunk);
         if (p == NULL)
             return nomem(err);
         *zb = p;
-        *zcap = bound;
+        *zcap = chunk;
     }
-    size_t c = ZSTD_compressCCtx(zc, *zb, *zcap, data, len, 1);
-    if (ZSTD_isError(c))
+    if (ZSTD_isError(ZSTD_CCtx_reset(zc, ZSTD_reset_session_only)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel,
+                                            1)) ||
+        ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(zc, len)))
         return nomem(err);
-    const char *p = *zb;
-    size_t left = c;
+    ZSTD_inBuffer in = {data, len, 0};
     uint64_t at = s->spool_end;
-    while (left > 0) {
-        ssize_t w = pwrite(s->spool_fd, p, left, (off_t)at);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return out_error(err, "spool in", r->o.spool_dir,
-                             w < 0 ? errno : EIO);
-        p += w;
-        at += (uint64_t)w;
-        left -= (size_t)w;
+    for (;;) {
+        ZSTD_outBuffer out = {*zb, *zcap, 0};
+        const size_t more = ZSTD_compressStream2(zc, &out, &in, ZSTD_e_end);
+        if (ZSTD_isError(more))
+            return nomem(err);
+        const char *p = *zb;
+        size_t left = out.pos;
+        while (left > 0) {
+            ssize_t w = pwrite(s->spool_fd, p, left, (off_t)at);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                return out_error(err, "spool in", r->o.spool_dir,
+                                 w < 0 ? errno : EIO);
+            p += w;
+            at += (uint64_t)w;
+            left -= (size_t)w;
+        }
+        if (more == 0)
+            break;
     }
     *off = s->spool_end;
-    *clen = c;
+    *clen = (size_t)(at - s->spool_end);
     s->spool_end = at;
     return EXST_OK;
 }
@@ -1086,9 +1101,9 @@ static size_t budget_of(const exst_replay *r)
 
 /* Queue one document read from input j by its owner: in memory within the
  * read-ahead budget, else spooled, else wait.  false: stop reading. */
-static bool push_doc(exst_replay *r, size_t j, const exst_archive_doc *d,
-                     bool tar, uint64_t bytes_in, ZSTD_CCtx *zc, char **zb,
-                     size_t *zcap, bool may_wait)
+static bool push_doc(exst_replay *r, size_t j, exst_archive *a,
+                     const exst_archive_doc *d, bool tar, uint64_t bytes_in,
+                     ZSTD_CCtx *zc, char **zb, size_t *zcap, bool may_wait)
 {
     const size_t len = d->len;
     bool in_mem = false;
@@ -1126,7 +1141,9 @@ static bool push_doc(exst_replay *r, size_t j, const exst_archive_doc *d,
         it->tar = tar;
         it->bytes_in = bytes_in;
         fill_meta(it, d);
-        if (in_mem) {
+        if (in_mem && exstp_archive_take(a, d, &it->data)) {
+            /* the archive's own buffer: no copy */
+        } else if (in_mem) {
             it->data = exstp_malloc(len + 1);
             if (it->data == NULL) {
                 rc = nomem(&err);
@@ -1160,6 +1177,55 @@ static bool push_doc(exst_replay *r, size_t j, const exst_archive_doc *d,
     enqueue(r, j, it);
     pthread_mutex_unlock(&r->mu);
     return true;
+}
+
+/*
+ * Before a reader decodes the next document of input j: room in the
+ * read-ahead budget for one more document in flight beside those queued
+ * in memory, or j is the input being staged (that one always goes on).
+ * A document in flight is counted as the largest seen; until one has
+ * been seen, only one decodes at a time beside the staged input's.  So
+ * memory follows the budget, not the number of readers.  A reader that
+ * must wait first gives its archive's buffers back.  *est: what was
+ * reserved, for gate_leave.  false: stop, or (may_wait false) no room.
+ */
+static bool gate_enter(exst_replay *r, size_t j, exst_archive *a,
+                       bool may_wait, size_t *est)
+{
+    bool trimmed = false;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        if (r->stop)
+            break;
+        const size_t budget = budget_of(r);
+        const size_t e = r->max_doc > 0 ? r->max_doc : budget;
+        if (j <= r->cur || r->mem + r->inflight + e <= budget) {
+            r->inflight += e;
+            *est = e;
+            pthread_mutex_unlock(&r->mu);
+            return true;
+        }
+        if (!trimmed) {
+            pthread_mutex_unlock(&r->mu);
+            exstp_archive_trim(a);
+            trimmed = true;
+            pthread_mutex_lock(&r->mu);
+            continue;
+        }
+        if (!may_wait)
+            break;
+        pthread_cond_wait(&r->cv, &r->mu);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return false;
+}
+
+static void gate_leave(exst_replay *r, size_t est)
+{
+    pthread_mutex_lock(&r->mu);
+    r->inflight -= est;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
 }
 
 static int open_archive(exst_replay *r, size_t j, int *fd, exst_archive **a,
@@ -1221,8 +1287,13 @@ static void *reader_main(void *arg)
                          (exst_archive_format(a) & EXST_ARCHIVE_TAR);
         while (rc == EXST_OK) {
             exst_archive_doc d;
+            size_t est;
+            if (!gate_enter(r, j, a, true, &est))
+                break;
             exst_error_clear(&err);
             rc = exst_archive_next(a, &d, &err);
+            if (rc != EXST_OK || d.data == NULL)
+                gate_leave(r, est);
             if (rc != EXST_OK)
                 break;
             if (d.data == NULL) {
@@ -1230,8 +1301,11 @@ static void *reader_main(void *arg)
                          exst_archive_bytes_in(a), NULL);
                 break;
             }
-            if (!push_doc(r, j, &d, tar, exst_archive_bytes_in(a), zc, &zb,
-                          &zcap, true))
+            const bool go = push_doc(r, j, a, &d, tar,
+                                     exst_archive_bytes_in(a), zc, &zb,
+                                     &zcap, true);
+            gate_leave(r, est);
+            if (!go)
                 break;
         }
         if (rc != EXST_OK)
@@ -1277,6 +1351,9 @@ static bool help_one(exst_replay *r)
     if (s->a == NULL && !s->eof)
         rc = open_archive(r, j, &s->fd, &s->a, &err);
     exst_archive_doc d;
+    size_t est = 0;
+    if (rc == EXST_OK && !gate_enter(r, j, s->a, false, &est))
+        return false; /* no room: wait for the staged input instead */
     if (rc == EXST_OK)
         rc = exst_archive_next(s->a, &d, &err);
     if (rc == EXST_OK && d.data == NULL) {
@@ -1290,9 +1367,11 @@ static bool help_one(exst_replay *r)
         if (r->zc == NULL)
             rc = EXST_ERR_NOMEM;
         else
-            push_doc(r, j, &d, tar, exst_archive_bytes_in(s->a), r->zc,
-                     &r->zbuf, &r->zcap, true);
+            push_doc(r, j, s->a, &d, tar, exst_archive_bytes_in(s->a),
+                     r->zc, &r->zbuf, &r->zcap, true);
     }
+    if (est > 0)
+        gate_leave(r, est);
     if (rc != EXST_OK) {
         s->eof = true;
         push_end(r, j, IT_ERR, rc, &err,

@@ -17,7 +17,9 @@
 #       files are the bytes of one clean run (0.1 truncated the timeline
 #       to the resumed part); then 100 SIGKILLs at random points, each
 #       followed by the same command, converge to the same bytes (a
-#       SIGKILL may leave a temporary file, never a partial output);
+#       SIGKILL may leave a temporary file, never a partial output); 30
+#       SIGINTs and SIGTERMs at random points leave no temporary file
+#       (0.1 left *.tmp.* after 14 of 33) and a history db check accepts;
 #   (4) a FIFO, <(...) and a FIFO whose first member is exactly 64 KiB are
 #       read whole (0.1's peek consumed them);
 #   (5) --out-dir/--reports-dir files are named by valid-after and
@@ -187,6 +189,50 @@ for i in $(seq 1 100); do
 done
 [ $bad -eq 0 ] &&
     ok "(3) SIGINT + resume and $n_kill SIGKILLs (within ${span_ms} ms) + rerun: the bytes of one clean run"
+
+# SIGINT and SIGTERM at random points leave no temporary file anywhere
+# (0.1 left *.tmp.* after 14 of 33 interrupted replays) and a history
+# that db check accepts; the status is 128 + the signal, or 0 when the
+# run finished first.
+rm -rf "$TMP/3" && mkdir "$TMP/3"
+n_sig=0 n_hit=0 bad=0
+for i in $(seq 1 30); do
+    ms=$((RANDOM % span_ms + 1))
+    delay=$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))
+    if [ $((i % 2)) -eq 0 ]; then sig=INT want=130; else sig=TERM want=143; fi
+    "$E" -q replay "${R[@]}" --db "$TMP/3/s.db" --timeline "$TMP/3/s.nd" \
+        --out-dir "$TMP/3/sout" --reports-dir "$TMP/3/srep" \
+        "$TMP/big.tar" 2>/dev/null &
+    bg=$!
+    sleep "$delay"
+    kill -$sig $bg 2>/dev/null
+    wait $bg
+    st=$?
+    bg=
+    n_sig=$((n_sig + 1))
+    [ $st -eq $want ] && n_hit=$((n_hit + 1))
+    if [ $st -ne $want ] && [ $st -ne 0 ]; then
+        fail "(3) SIG$sig after ${delay}s: status $st, expected $want or 0"
+        bad=1
+        break
+    fi
+    left=$(find "$TMP/3" -name '*.tmp.*' | head -3)
+    if [ -n "$left" ]; then
+        fail "(3) SIG$sig after ${delay}s left temporary files: $left"
+        bad=1
+        break
+    fi
+    if [ -e "$TMP/3/s.db" ] && ! "$E" db check --db "$TMP/3/s.db" >/dev/null 2>&1; then
+        fail "(3) SIG$sig after ${delay}s: db check refuses the history"
+        bad=1
+        break
+    fi
+    [ $((i % 6)) -eq 0 ] && rm -rf "$TMP/3"/*
+done
+[ $bad -eq 0 ] && [ $n_hit -ge 5 ] &&
+    ok "(3) $n_sig SIGINT/SIGTERM at random points ($n_hit caught mid-run): no temporary file left, the history valid"
+[ $bad -eq 0 ] && [ $n_hit -lt 5 ] &&
+    fail "(3) only $n_hit of $n_sig signals arrived mid-run"
 
 # ---- (4) inputs that are not regular files are never peeked -------------
 mkfifo "$TMP/fifo"

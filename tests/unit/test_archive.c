@@ -22,6 +22,7 @@
 
 #include <zstd.h>
 
+#include "exst_archive_int.h"
 #include "exst_int.h"
 
 /* ------------------------------------------------------------------ */
@@ -257,6 +258,10 @@ static void docs_free(docs *d)
 /* Open fd and read every document (copies), stopping at the end or at
  * the first error. */
 static size_t peek_opt; /* peek_bytes for read_all, normally 0 */
+/* Read as the replay's readers do: take each document's buffer when it is
+ * the whole buffer, and trim the archive before every next call. */
+static bool take_mode;
+static size_t taken; /* documents handed over in take_mode */
 
 static void read_all(docs *d, int fd, const char *name, size_t max_doc)
 {
@@ -293,6 +298,16 @@ static void read_all(docs *d, int fd, const char *name, size_t max_doc)
         d->data[d->n] = malloc(doc.len + 1);
         assert_non_null(d->data[d->n]);
         memcpy(d->data[d->n], doc.data, doc.len + 1);
+        char *own = NULL;
+        if (take_mode && exstp_archive_take(a, &doc, &own)) {
+            /* the same bytes, now the caller's */
+            assert_ptr_equal(own, doc.data);
+            assert_memory_equal(own, d->data[d->n], doc.len + 1);
+            exstp_free(own);
+            taken++;
+            doc.data = NULL; /* gone with the buffer */
+            doc.type.ptr = NULL;
+        }
         d->len[d->n] = doc.len;
         d->kind[d->n] = doc.kind;
         d->index[d->n] = doc.index;
@@ -304,6 +319,8 @@ static void read_all(docs *d, int fd, const char *name, size_t max_doc)
         snprintf(d->type[d->n], sizeof d->type[0], "%.*s",
                  (int)doc.type.len, doc.type.ptr ? doc.type.ptr : "");
         d->n++;
+        if (take_mode)
+            exstp_archive_trim(a);
     }
     d->bytes_in = exst_archive_bytes_in(a);
     exst_archive_close(a);
@@ -2059,6 +2076,77 @@ static void test_nomem_xz_gzip(void **state)
     }
 }
 
+/* exstp_archive_take and _trim (the replay's readers): the same documents,
+ * names and offsets as a plain read, whatever was handed over or freed
+ * between documents; the skip of member padding and of non-file members
+ * still works with no buffer left (it once spun on a zero-sized one). */
+static void test_take_trim(void **state)
+{
+    (void)state;
+    char *big = make_text(3u << 20, 7);
+    bytes zm = {0};
+    zcompress(&zm, DOC_A, strlen(DOC_A), 3, 1);
+    bytes t = {0};
+    tar_header(&t, NULL, "consensuses-2017-01/", 0, '5', MAGIC_POSIX);
+    tar_file(&t, "a.zst", zm.p, zm.len);
+    tar_header(&t, NULL, "link", 0, '2', MAGIC_POSIX);
+    tar_file(&t, "big", big, 3u << 20);
+    tar_file(&t, "b", DOC_B, strlen(DOC_B));
+    tar_end(&t);
+    size_t la, lb;
+    char *A = mini_doc(AT_NS, 100000, 1, &la);
+    char *B = mini_doc("", 200, 9, &lb);
+    bytes two = {0}; /* documents back to back in one zstd stream */
+    b_put(&two, A, la);
+    b_put(&two, B, lb);
+    b_put(&two, A, la);
+    bytes ztwo = {0};
+    zcompress(&ztwo, two.p, two.len, 3, 1);
+    bytes zt = {0}; /* the whole tar compressed */
+    zcompress(&zt, t.p, t.len, 3, 1);
+    const struct {
+        const bytes *in;
+        const char *name;
+        size_t n, taken;
+    } cases[] = {
+        {&t, "x.tar", 3, 3},      /* a member is a buffer of its own */
+        {&zt, "x.tar.zst", 3, 3}, /* and in a compressed tar */
+        {&ztwo, "cat.zst", 3, 0}, /* cut out of one buffer: copied */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        docs plain, took;
+        take_mode = false;
+        read_buf(&plain, cases[k].in->p, cases[k].in->len, cases[k].name, 0);
+        take_mode = true;
+        taken = 0;
+        read_buf(&took, cases[k].in->p, cases[k].in->len, cases[k].name, 0);
+        take_mode = false;
+        assert_int_equal(plain.rc, EXST_OK);
+        assert_int_equal(took.rc, EXST_OK);
+        assert_int_equal(plain.n, cases[k].n);
+        assert_int_equal(took.n, plain.n);
+        for (size_t i = 0; i < plain.n; i++) {
+            assert_string_equal(took.name[i], plain.name[i]);
+            assert_int_equal(took.len[i], plain.len[i]);
+            assert_memory_equal(took.data[i], plain.data[i], plain.len[i]);
+            assert_int_equal(took.offset[i], plain.offset[i]);
+            assert_int_equal(took.kind[i], plain.kind[i]);
+        }
+        assert_int_equal(took.bytes_in, plain.bytes_in);
+        assert_int_equal(taken, cases[k].taken);
+        docs_free(&plain);
+        docs_free(&took);
+    }
+    b_free(&t);
+    b_free(&zt);
+    b_free(&two);
+    b_free(&ztwo);
+    b_free(&zm);
+    free(big);
+    free(A);
+    free(B);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2086,6 +2174,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_xz_gzip),
         cmocka_unit_test(test_peek_formats),
         cmocka_unit_test(test_nomem_xz_gzip),
+        cmocka_unit_test(test_take_trim),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
