@@ -12,7 +12,13 @@
 #   s  both .tar.xz concatenated on standard input (cat a.xz b.xz)
 #   c  every ns consensus concatenated into one file (cat), plain, xz and
 #      gzip, and c2 the same through xz on standard input
-# All timelines must equal the reference byte for byte.  Then apply and
+# All timelines and histories must equal the reference byte for byte.
+# Then the microdescs-YYYY-MM.tar.xz as downloaded (consensus-microdesc/
+# and micro/ members with "@type microdescriptor 1.0"): the microdesc
+# consensuses replayed, every micro/ member skipped and counted, the same
+# timeline and history as the directories of microdesc consensuses; and a
+# directory in CollecTor's recent/ layout (January's .tar.xz beside
+# February's loose hourly files) gives the reference.  Then apply and
 # inspect read xz and gzip documents on standard input; a bzip2 document
 # is refused with a message that names bzip2 (status 3); a truncated
 # .tar.xz is refused naming xz (status 3).
@@ -30,7 +36,7 @@ need_cmd tar xz gzip zstd bzip2 cmp
 
 make_tmp aformats
 
-"$GEN" --out-dir "$TMP/col" --days 2 --relays 200 --seed 5 --flavor ns \
+"$GEN" --out-dir "$TMP/col" --days 2 --relays 200 --seed 5 --flavor both \
     --start '2026-01-31 00:00:00' --missing-hours 0 --layout collector || {
     echo "FAIL: generation failed"
     exit 1
@@ -41,6 +47,8 @@ for m in 2026-01 2026-02; do
     xz -T1 -6 -kc "$TMP/c-$m.tar" >"$TMP/c-$m.tar.xz"
     gzip -c "$TMP/c-$m.tar" >"$TMP/c-$m.tar.gz"
     zstd -q -c "$TMP/c-$m.tar" >"$TMP/c-$m.tar.zst"
+    (cd "$TMP/col" && tar --sort=name --format=pax -cf - "microdescs-$m") |
+        xz -T1 -6 -c >"$TMP/m-$m.tar.xz" || fail "tar of microdescs-$m failed"
 done
 
 # replay NAME ARGS...: a fresh history, the timeline in $TMP/NAME.tl.
@@ -61,10 +69,11 @@ n=$(wc -l <"$TMP/p.tl")
 check() {
     local name=$1 what=$2
     shift 2
-    if replay "$name" "$@" && cmp -s "$TMP/p.tl" "$TMP/$name.tl"; then
-        ok "$what: same timeline"
+    if replay "$name" "$@" && cmp -s "$TMP/p.tl" "$TMP/$name.tl" &&
+        cmp -s "$TMP/p.db" "$TMP/$name.db"; then
+        ok "$what: same timeline and history"
     else
-        fail "$what: status or timeline differs ($(head -c 300 "$TMP/$name.err"))"
+        fail "$what: status, timeline or history differs ($(head -c 300 "$TMP/$name.err"))"
     fi
 }
 check x ".tar.xz as downloaded" "$TMP/c-2026-02.tar.xz" "$TMP/c-2026-01.tar.xz"
@@ -73,8 +82,39 @@ check z ".tar.zst" "$TMP/c-2026-01.tar.zst" "$TMP/c-2026-02.tar.zst"
 cat "$TMP/c-2026-01.tar.xz" "$TMP/c-2026-02.tar.xz" >"$TMP/both.xz"
 check s "two .tar.xz concatenated on stdin" - <"$TMP/both.xz"
 
+# CollecTor's recent/ layout: a month's tarball beside loose hourly files.
+mkdir "$TMP/recent"
+cp "$TMP/c-2026-01.tar.xz" "$TMP/recent/"
+find "$TMP/col/consensuses-2026-02" -type f -exec cp -t "$TMP/recent/" {} +
+check r "a .tar.xz beside loose hourly files in one directory" "$TMP/recent"
+
+# microdescs-YYYY-MM.tar.xz as downloaded: the reference is the two
+# directories of microdesc consensuses.
+md_ref() {
+    rm -f "$TMP/mref.db"
+    "$EXITSTAGE" replay --quiet --db "$TMP/mref.db" --timeline "$TMP/mref.tl" \
+        "$TMP/col/microdescs-2026-01/consensus-microdesc" \
+        "$TMP/col/microdescs-2026-02/consensus-microdesc" 2>"$TMP/mref.err"
+}
+md_ref || fail "microdesc directories: status $? ($(cat "$TMP/mref.err"))"
+n_micro=$(find "$TMP/col" -path '*/micro/*' -type f | wc -l)
+n_md=$(wc -l <"$TMP/mref.tl")
+rm -f "$TMP/m.db"
+"$EXITSTAGE" replay --db "$TMP/m.db" --timeline "$TMP/m.tl" \
+    "$TMP/m-2026-01.tar.xz" "$TMP/m-2026-02.tar.xz" 2>"$TMP/m.err"
+st=$?
+if [ $st -eq 0 ] && [ "$n_md" -eq 48 ] && cmp -s "$TMP/mref.tl" "$TMP/m.tl" &&
+    cmp -s "$TMP/mref.db" "$TMP/m.db" &&
+    grep -Eq "^  not consensuses: +$n_micro skipped " "$TMP/m.err" &&
+    grep -Eq "^  consensuses processed: +48 \(ns 0, microdesc 48\)" "$TMP/m.err"; then
+    ok "microdescs .tar.xz as downloaded: 48 microdesc consensuses, $n_micro micro/ members skipped, same timeline and history"
+else
+    fail "microdescs .tar.xz: status $st, $n_md reference records; $(grep -E 'processed|not consensuses' "$TMP/m.err")"
+fi
+
 # Documents back to back in one file, in time order.
-find "$TMP/col" -type f -name '*-consensus' | sort | xargs cat >"$TMP/all.txt"
+find "$TMP/col/consensuses-2026-01" "$TMP/col/consensuses-2026-02" \
+    -type f -name '*-consensus' | sort | xargs cat >"$TMP/all.txt"
 xz -T1 -kc "$TMP/all.txt" >"$TMP/all.txt.xz"
 gzip -c "$TMP/all.txt" >"$TMP/all.txt.gz"
 check c "48 documents in one plain file" "$TMP/all.txt"
