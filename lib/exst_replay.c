@@ -153,6 +153,7 @@ struct exst_replay {
     size_t max_doc;      /* largest document seen */
     bool stop;
     size_t helper;       /* input the staging thread spools, or SIZE_MAX */
+    bool helping;        /* the staging thread is reading helper now */
     ZSTD_CCtx *zc;       /* the staging thread's spool compressor */
     char *zbuf;          /* its scratch buffers */
     size_t zcap;
@@ -1265,24 +1266,44 @@ static void *reader_main(void *arg)
                (r->src[r->next_free].skip ||
                 r->run[r->next_free].owner != OWN_NONE))
             r->next_free++;
-        if (r->stop || zc == NULL || r->next_free >= r->n_src ||
-            r->src[r->next_free].stream)
+        if (r->stop || zc == NULL)
             break;
+        int fd = -1;
+        exst_archive *a = NULL;
+        size_t j;
+        if (r->next_free >= r->n_src || r->src[r->next_free].stream) {
+            /* Nothing left to open: take over the input the staging
+             * thread is spooling (between two of its documents), so the
+             * last inputs are not decompressed by one thread alone. */
+            if (r->helper == SIZE_MAX)
+                break;
+            if (r->helping) {
+                pthread_cond_wait(&r->cv, &r->mu);
+                continue;
+            }
+            j = r->helper;
+            r->helper = SIZE_MAX;
+            r->run[j].owner = OWN_READER;
+            a = r->run[j].a;
+            fd = r->run[j].fd;
+            r->run[j].a = NULL;
+            r->run[j].fd = -1;
+            pthread_mutex_unlock(&r->mu);
+            goto read;
+        }
         /* Far ahead with no room and nowhere to spool: wait. */
         if (r->next_free > r->cur && r->o.spool_dir == NULL &&
             r->mem >= budget_of(r) / 2) {
             pthread_cond_wait(&r->cv, &r->mu);
             continue;
         }
-        const size_t j = r->next_free++;
+        j = r->next_free++;
         r->run[j].owner = OWN_READER;
         pthread_mutex_unlock(&r->mu);
-
-        int fd = -1;
-        exst_archive *a = NULL;
+    read:;
         exst_error err;
         exst_error_clear(&err);
-        int rc = open_archive(r, j, &fd, &a, &err);
+        int rc = a != NULL ? EXST_OK : open_archive(r, j, &fd, &a, &err);
         const bool tar = rc == EXST_OK &&
                          (exst_archive_format(a) & EXST_ARCHIVE_TAR);
         while (rc == EXST_OK) {
@@ -1322,6 +1343,14 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
+static void help_done(exst_replay *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->helping = false;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
 /* The staging thread, with nothing to stage yet, reads one document of
  * another input into its spool.  Returns false when there is nothing to
  * help with. */
@@ -1342,6 +1371,7 @@ static bool help_one(exst_replay *r)
         r->run[r->helper].owner = OWN_CONSUMER;
     }
     const size_t j = r->helper;
+    r->helping = true; /* no reader takes it over until this one is in */
     pthread_mutex_unlock(&r->mu);
 
     srcrun *s = &r->run[j];
@@ -1352,8 +1382,10 @@ static bool help_one(exst_replay *r)
         rc = open_archive(r, j, &s->fd, &s->a, &err);
     exst_archive_doc d;
     size_t est = 0;
-    if (rc == EXST_OK && !gate_enter(r, j, s->a, false, &est))
+    if (rc == EXST_OK && !gate_enter(r, j, s->a, false, &est)) {
+        help_done(r);
         return false; /* no room: wait for the staged input instead */
+    }
     if (rc == EXST_OK)
         rc = exst_archive_next(s->a, &d, &err);
     if (rc == EXST_OK && d.data == NULL) {
@@ -1382,6 +1414,7 @@ static bool help_one(exst_replay *r)
         r->helper = SIZE_MAX;
         pthread_mutex_unlock(&r->mu);
     }
+    help_done(r);
     return true;
 }
 

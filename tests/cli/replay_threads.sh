@@ -7,7 +7,9 @@
 # and gzip, named out of order), also with a one-byte read-ahead budget
 # that spools everything ahead; the same error for a corrupt member, in
 # the first input and in a later one that a reader meets first (status 3,
-# history up to the member before); and a prompt status 130 for SIGINT
+# history up to the member before); two inputs with two threads (a reader
+# taking over the input the staging thread began to spool), with the same
+# bytes and errors; and a prompt status 130 for SIGINT
 # while the staging thread is blocked on a stalled pipe.
 set -u
 E=${EXITSTAGE:?}
@@ -131,4 +133,39 @@ for t in 1 2 4; do
 done
 grep -q "$bad5" "$work/mb1.first" || fail "the later corrupt member is not named"
 
-echo "replay_threads: ok ($n documents; one input and six)"
+# Two inputs, two threads: the reader reads the first, the staging thread
+# starts spooling the second, and the reader takes the second over when
+# the first is done (between two of the staging thread's documents).  The
+# same bytes, and the same error for a corrupt member late in the second.
+half=$((n / 2))
+mkdir "$work/two" "$work/twobad"
+tar cf "$work/two/a.tar" -C "$work/g" "${all[@]:0:$half}"
+tar cf "$work/two/b.tar" -C "$work/g" "${all[@]:$half}"
+cp "$work/two/a.tar" "$work/twobad/a.tar"
+tar cf "$work/twobad/b.tar" -C "$work/c5" "${all[@]:$half}"
+xz -0 -q "$work"/two/*.tar "$work"/twobad/*.tar
+for cfg in "1" "2" "2 --read-ahead 1" "3"; do
+    tag=$(echo "$cfg" | tr -d ' -')
+    # shellcheck disable=SC2086
+    "$E" replay --threads $cfg --quiet --db "$work/two$tag.db" \
+        --timeline "$work/two$tag.nd" "$work"/two/*.tar.xz 2>/dev/null ||
+        fail "two inputs, --threads $cfg"
+    cmp -s "$work/two1.nd" "$work/two$tag.nd" ||
+        fail "two inputs: the timeline of --threads $cfg differs"
+    cmp -s "$work/two1.db" "$work/two$tag.db" ||
+        fail "two inputs: the history of --threads $cfg differs"
+    # shellcheck disable=SC2086
+    "$E" replay --threads $cfg --db "$work/tb$tag.db" \
+        --timeline "$work/tb$tag.nd" "$work"/twobad/*.tar.xz 2>"$work/tb$tag.err"
+    st=$?
+    [ $st -eq 3 ] || fail "two inputs, corrupt member, --threads $cfg: status $st"
+    head -1 "$work/tb$tag.err" >"$work/tb$tag.first"
+    cmp -s "$work/tb1.first" "$work/tb$tag.first" ||
+        fail "two inputs, corrupt member: --threads $cfg says '$(cat "$work/tb$tag.first")'"
+    cmp -s "$work/tb1.db" "$work/tb$tag.db" ||
+        fail "two inputs, corrupt member: the history of --threads $cfg differs"
+done
+[ "$(wc -l <"$work/two1.nd")" -eq "$n" ] || fail "two inputs: not $n records"
+grep -q "$bad5" "$work/tb1.first" || fail "two inputs: the corrupt member is not named"
+
+echo "replay_threads: ok ($n documents; one input, six and two)"
