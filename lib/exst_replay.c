@@ -2050,6 +2050,7 @@ int exst_replay_run(exst_replay *r, exst_error *err)
     uint64_t done_bytes = 0;
     /* Readers for the regular inputs; the staging thread reads too. */
     size_t want = r->o.threads > 1 ? r->o.threads - 1 : 0;
+    r->cur = 0; /* before any reader looks at it */
     if (want > 0) {
         r->th = exstp_calloc(want, sizeof *r->th);
         if (r->th == NULL)
@@ -2060,7 +2061,7 @@ int exst_replay_run(exst_replay *r, exst_error *err)
             r->n_th++;
         }
     }
-    for (r->cur = 0; r->cur < r->n_src && rc == EXST_OK;) {
+    while (r->cur < r->n_src && rc == EXST_OK) {
         const source *src = &r->src[r->cur];
         if (src->skip) {
             pthread_mutex_lock(&r->mu);
