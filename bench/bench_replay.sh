@@ -172,20 +172,26 @@ fi
 if command -v xz >/dev/null; then
     pieces=${EXST_BENCH_PIECES:-4}
     echo
-    echo "splitting the archive into $pieces .tar.xz pieces (xz -6) ..."
-    mkdir -p "$WORK/x"
-    zstd -qdc "$archive" | tar xf - -C "$WORK/x" || exit 1
-    (cd "$WORK/x" && ls | LC_ALL=C sort) >"$WORK/xlist"
-    total=$(wc -l <"$WORK/xlist")
-    per=$(((total + pieces - 1) / pieces))
-    split -l "$per" -d "$WORK/xlist" "$WORK/xpart."
-    xs=()
-    for part in "$WORK"/xpart.??; do
-        tar cf "$part.tar" -C "$WORK/x" -T "$part" || exit 1
-        xz -6 -T0 -q "$part.tar" || exit 1
-        xs+=("$part.tar.xz")
-    done
-    rm -rf "$WORK/x"
+    # Kept beside the archive with --keep (xz -6 takes minutes).
+    xdir=$WORK/xz
+    [ -n "$keep" ] && xdir=$keep/xz-${days}d-${relays}r-${pieces}p
+    if [ ! -e "$xdir/complete" ]; then
+        echo "splitting the archive into $pieces .tar.xz pieces (xz -6) ..."
+        rm -rf "$xdir" && mkdir -p "$xdir" "$WORK/x" || exit 1
+        zstd -qdc "$archive" | tar xf - -C "$WORK/x" || exit 1
+        (cd "$WORK/x" && ls | LC_ALL=C sort) >"$WORK/xlist"
+        total=$(wc -l <"$WORK/xlist")
+        per=$(((total + pieces - 1) / pieces))
+        split -l "$per" -d "$WORK/xlist" "$xdir/xpart."
+        for part in "$xdir"/xpart.??; do
+            tar cf "$part.tar" -C "$WORK/x" -T "$part" || exit 1
+            xz -6 -T0 -q "$part.tar" || exit 1
+            rm -f "$part"
+        done
+        rm -rf "$WORK/x"
+        touch "$xdir/complete"
+    fi
+    xs=("$xdir"/xpart.??.tar.xz)
     xcomp=$(cat "${xs[@]}" | wc -c)
     printf '  %d pieces, %.1f MB xz\n' "${#xs[@]}" \
         "$(awk "BEGIN{print $xcomp / 1e6}")"
