@@ -109,7 +109,7 @@ for i in $(seq 1 100); do
     cp "$TMP/2/h.db" "$TMP/2/h.before"
     ms=$((RANDOM % span_ms + 1))
     delay=$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))
-    (timeout -s KILL "$delay" "$E" apply --db "$TMP/2/h.db" "${NOW[@]}" \
+    (timeout --foreground -s KILL "$delay" "$E" apply --db "$TMP/2/h.db" "${NOW[@]}" \
         -o "$TMP/2/out" --report "$TMP/2/rep" --staged-list "$TMP/2/list" \
         "$D1"; exit 0) 2>/dev/null
     if cmp -s "$TMP/2/h.db" "$TMP/2/h.before"; then

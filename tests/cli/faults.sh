@@ -136,7 +136,7 @@ for i in $(seq 1 40); do
     rm -f "$tmp/b/out"
     ms=$((RANDOM % span_ms + 1)) # timeout 0 would mean no timeout
     delay=$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))
-    (timeout -s KILL "$delay" "$E" apply --db "$tmp/b/h.db" \
+    (timeout --foreground -s KILL "$delay" "$E" apply --db "$tmp/b/h.db" \
         -o "$tmp/b/out" "$DOC11"; exit 0) 2>/dev/null
     if ! "$E" db check --db "$tmp/b/h.db" >/dev/null 2>"$tmp/b/err"; then
         bad "(b) run $i (kill after ${delay}s): db check: $(cat "$tmp/b/err")"

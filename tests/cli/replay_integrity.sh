@@ -167,7 +167,7 @@ n_kill=0 bad=0
 for i in $(seq 1 100); do
     ms=$((RANDOM % span_ms + 1))
     delay=$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))
-    (timeout -s KILL "$delay" "$E" -q replay "${R[@]}" --db "$TMP/3/k.db" \
+    (timeout --foreground -s KILL "$delay" "$E" -q replay "${R[@]}" --db "$TMP/3/k.db" \
         --timeline "$TMP/3/k.nd" --out-dir "$TMP/3/kout" "$TMP/big.tar"
      exit 0) 2>/dev/null
     if [ -e "$TMP/3/k.db" ] && ! "$E" db check --db "$TMP/3/k.db" >/dev/null 2>&1; then
