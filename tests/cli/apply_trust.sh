@@ -23,7 +23,8 @@
 #    `minisign -Vm FILE -p PUB` (when minisign is installed), whose trusted
 #    comment holds the valid-after and the SHA-256 of the decompressed
 #    input; a group-readable key, standard output and a device as outputs
-#    are refused (status 2) and nothing is written.
+#    are refused (status 2) and nothing is written; a signature that
+#    cannot be written fails the run (status 1) before anything is renamed.
 # Real documents are read in place; certificate files are copied without
 # their CRs.  Skips (77) without the shared data, jq or zstd.
 set -u
@@ -305,6 +306,17 @@ run_apply "$TMP/k" "$NS22" --sign-key sk-open
     ok "a group-readable key: status 2, says why" ||
     fail "a group-readable key: status $status, $(cat "$TMP/err")"
 unchanged "$TMP/k" "a group-readable key"
+
+# A signature that cannot be written (a directory in its place): status 1,
+# nothing renamed, the history as it was, no other signature left.
+setup_before "$TMP/d" "$MD18"
+mkdir "$TMP/d/report.json.minisig"
+run_apply "$TMP/d" "$NS22" --sign-key sk
+[ "$status" = 1 ] && grep -q "cannot write '$TMP/d/report.json.minisig': is a directory" "$TMP/err" &&
+    ok "an unwritable signature: status 1, says which" ||
+    fail "an unwritable signature: status $status, $(cat "$TMP/err")"
+rmdir "$TMP/d/report.json.minisig"
+unchanged "$TMP/d" "an unwritable signature"
 
 # Outputs that cannot have a signature beside them: usage errors.
 fresh "$TMP/u"
