@@ -1569,7 +1569,9 @@ static int trust_check(exst_replay *r, const exst_consensus *c,
 {
     *sc = NULL;
     memset(dg, 0, sizeof *dg);
-    if (r->o.certs == NULL && r->o.sign_key == NULL)
+    const bool signing = r->o.sign_key != NULL &&
+                         (r->o.out_dir != NULL || r->o.reports_dir != NULL);
+    if (r->o.certs == NULL && !signing)
         return EXST_OK;
     const unsigned want = EXST_DIGEST_INPUT_SHA256 |
                           (r->o.certs != NULL ? EXST_DIGEST_SIGNED_SHA256
