@@ -41,6 +41,26 @@ static void gauge_d(FILE *f, const char *name, const char *help, double v)
     fprintf(f, "%s %.9g\n", name, v);
 }
 
+/* SPEC 8, 10: the signature check result.  Without --certs only
+ * exitstage_signatures_checked 0, so an alert can tell "not checked" from
+ * "checked and short". */
+static void signatures(FILE *f, const cli_metrics *m)
+{
+    gauge_i(f, "exitstage_signatures_checked",
+            "1 if the consensus's authority signatures were checked "
+            "(--certs) before staging, 0 if they were not checked.",
+            m->sig_checked ? 1 : 0);
+    if (!m->sig_checked)
+        return;
+    gauge_i(f, "exitstage_signatures_good",
+            "Trusted authorities with a good signature on the consensus.",
+            (long long)m->sig_good);
+    gauge_i(f, "exitstage_signatures_required",
+            "Good signatures needed to accept the consensus (more than "
+            "half of the trusted authorities).",
+            (long long)m->sig_required);
+}
+
 char *cli_metrics_format(size_t *len, const cli_metrics *m)
 {
     char *buf = NULL;
@@ -64,8 +84,12 @@ char *cli_metrics_format(size_t *len, const cli_metrics *m)
             "the epoch (0: none recorded).",
             m->last_success == EXST_TIME_NONE ? 0
                                               : (long long)m->last_success);
-    if (!m->staged)
+    if (!m->staged) {
+        /* A rejected consensus (--certs) says how far it fell short. */
+        if (m->sig_checked)
+            signatures(f, m);
         goto done;
+    }
 
     const exst_stage_summary *s = &m->sum;
     gauge_i(f, "exitstage_consensus_valid_after_seconds",
@@ -120,11 +144,7 @@ char *cli_metrics_format(size_t *len, const cli_metrics *m)
     gauge_i(f, "exitstage_history_relays",
             "Relay records in the history after the run.",
             (long long)m->history_relays);
-    /* Until apply verifies signatures (--certs, SPEC 8) the consensus is
-     * taken as it is, and this says so. */
-    gauge_i(f, "exitstage_signatures_checked",
-            "1 if the consensus's authority signatures were verified "
-            "before staging, 0 if they were not checked.", 0);
+    signatures(f, m);
 done:
     if (fclose(f) != 0) {
         free(buf);

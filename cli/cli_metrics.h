@@ -21,6 +21,10 @@ typedef struct cli_metrics {
     exst_stage_summary sum;
     size_t relays;           /* relays in the consensus */
     size_t history_relays;   /* records in the history after the run */
+    bool sig_checked;        /* --certs: the signatures were checked
+                                (accepted, or rejected: a failed run) */
+    size_t sig_good;         /* trusted authorities with a good one */
+    size_t sig_required;     /* good ones needed */
 } cli_metrics;
 
 /* Seconds on a monotonic clock, for durations. */

@@ -118,27 +118,7 @@ int cli_trust_check(const cli_trust *t, const exst_consensus *c,
 void cli_trust_comment(char *out, size_t outsz, int64_t valid_after,
                        const uint8_t *input_sha256, const char *output_path)
 {
-    size_t n = (size_t)snprintf(out, outsz, "exitstage %s", exst_version());
-    if (valid_after != EXST_TIME_NONE && n < outsz) {
-        char iso[21];
-        n += (size_t)snprintf(out + n, outsz - n, " valid-after=%s",
-                              exst_time_iso(iso, valid_after));
-    }
-    if (input_sha256 != NULL && n < outsz) {
-        n += (size_t)snprintf(out + n, outsz - n, " input-sha256=");
-        for (int i = 0; i < 32 && n + 2 < outsz; i++)
-            n += (size_t)snprintf(out + n, outsz - n, "%02x",
-                                  input_sha256[i]);
-    }
-    if (output_path != NULL && n < outsz) {
-        const char *base = strrchr(output_path, '/');
-        base = base ? base + 1 : output_path;
-        size_t start = n;
-        n += (size_t)snprintf(out + n, outsz - n, " file=%s", base);
-        for (size_t i = start; i < n && i < outsz; i++)
-            if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-                out[i] = '?';
-    }
+    exst_output_comment(out, outsz, valid_after, input_sha256, output_path);
 }
 
 char *cli_trust_sig_path(const char *output_path)

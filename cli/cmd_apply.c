@@ -6,7 +6,10 @@
  * the future, take the writer lock, load the history, stage in memory,
  * write every output file to a temporary file, write standard output, and
  * only then rename the files into place and commit the history.  Any
- * failure or signal before the renames changes nothing.
+ * failure or signal before the renames changes nothing.  With --certs
+ * the consensus's signatures are checked right after it is read, before
+ * anything acts on it (SPEC 8); with --sign-key every output file gets
+ * OUTPUT.minisig, written with the outputs and renamed with them.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@
 #include "cli_exit.h"
 #include "cli_metrics.h"
 #include "cli_policy.h"
+#include "cli_trust.h"
 #include "cli_util.h"
 #include "exitstage.h"
 
@@ -54,7 +58,7 @@ static void apply_help(void)
           "  --max-future DUR|off   refuse a consensus dated more than DUR\n"
           "                         ahead of the system clock (default 1h)\n"
           "  --now TIME             use TIME as the system clock (testing)\n"
-          "\n" CLI_POLICY_HELP, stdout);
+          "\n" CLI_POLICY_HELP "\n" CLI_TRUST_HELP, stdout);
 }
 
 /* The staged list (SPEC 4.4, 10): a comment line naming the tool and the
@@ -83,15 +87,19 @@ static char *staged_list(size_t *len, const exst_stage_result *r)
     return buf;
 }
 
-/* The -v line (SPEC 10): one per run. */
-static void summary_line(const exst_stage_result *r)
+/* The -v line (SPEC 10): one per run; "signatures GOOD/REQUIRED" when
+ * they were checked. */
+static void summary_line(const exst_stage_result *r, const exst_sigcheck *sig)
 {
     const exst_stage_summary *s = exst_stage_get_summary(r);
-    char va[21], ex[48] = "";
+    char va[21], ex[48] = "", sg[64] = "";
     if (s->counts.exempted > 0)
         snprintf(ex, sizeof ex, ", %zu exempted", s->counts.exempted);
+    if (sig != NULL)
+        snprintf(sg, sizeof sg, ", signatures %zu/%zu",
+                 exst_sigcheck_good(sig), exst_sigcheck_required(sig));
     cli_info("%s %s: %zu exit candidate%s, %zu in staging%s, %zu stripped "
-             "(%.4f of exit bandwidth), %s, phase %s",
+             "(%.4f of exit bandwidth), %s, phase %s%s",
              exst_time_iso(va, s->valid_after),
              s->flavor == EXST_FLAVOR_NS ? "ns" : "microdesc",
              s->counts.exit_candidates,
@@ -101,7 +109,7 @@ static void summary_line(const exst_stage_result *r)
                               : !s->enabled ? "staging disabled by the "
                                               "consensus"
                                             : "guard not tripped",
-             exst_phase_name(s->phase));
+             exst_phase_name(s->phase), sg);
 }
 
 /* The command line, checked. */
@@ -112,6 +120,7 @@ typedef struct apply_args {
     int64_t now;        /* the system clock, or --now */
     double mono0;       /* cli_monotonic() at the start */
     cli_policy pol;
+    cli_trust trust;
 } apply_args;
 
 static int apply_run(apply_args *a);
@@ -129,9 +138,11 @@ int cmd_apply(int argc, char **argv)
         {"now", required_argument, NULL, OPT_NOW},
         {"metrics", required_argument, NULL, OPT_METRICS},
         CLI_POLICY_LONGOPTS,
+        CLI_TRUST_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     cli_policy pol;
+    cli_trust trust;
     const char *db_arg = NULL, *output = NULL, *report = NULL;
     const char *staged = NULL, *metrics = NULL;
     bool dry_run = false;
@@ -141,6 +152,7 @@ int cmd_apply(int argc, char **argv)
     int ch, rc, li = 0;
 
     memset(&pol, 0, sizeof pol);
+    memset(&trust, 0, sizeof trust);
     opterr = 0;
     while ((ch = getopt_long(argc, argv, "ho:" CLI_GLOBAL_SHORTOPTS,
                              longopts, &li)) != -1) {
@@ -186,7 +198,9 @@ int cmd_apply(int argc, char **argv)
             return cli_usage("apply: unknown option or missing value in "
                              "'%s'", argv[optind - 1]);
         default:
-            rc = cli_policy_option(&pol, ch, optarg);
+            rc = cli_trust_option(&trust, ch, optarg);
+            if (rc < 0)
+                rc = cli_policy_option(&pol, ch, optarg);
             if (rc != EXIT_OK)
                 return rc < 0 ? cli_usage("apply: unexpected option") : rc;
         }
@@ -213,46 +227,112 @@ int cmd_apply(int argc, char **argv)
     };
     if ((rc = cli_check_distinct(paths, 5)) != EXIT_OK)
         return rc;
+    /* --sign-key: every output in a regular file (the consensus too: -o
+     * is then required). */
+    const char *signed_outs[4] = {output};
+    size_t n_signed = 1;
+    if (report != NULL)
+        signed_outs[n_signed++] = report;
+    if (staged != NULL)
+        signed_outs[n_signed++] = staged;
+    if (metrics != NULL)
+        signed_outs[n_signed++] = metrics;
+    if ((rc = cli_trust_check_outputs(&trust, signed_outs, n_signed)) !=
+        EXIT_OK)
+        return rc;
     /* From here on every run, failed or not, leaves its metrics. */
     apply_args a = {
         .db_arg = db_arg, .output = output, .report = report,
         .staged = staged, .metrics = metrics,
         .input = optind < argc ? argv[optind] : NULL,
         .dry_run = dry_run, .max_future = max_future, .now = now,
-        .mono0 = mono0, .pol = pol,
+        .mono0 = mono0, .pol = pol, .trust = trust,
     };
-    return apply_run(&a);
+    rc = apply_run(&a);
+    cli_trust_free(&a.trust);
+    return rc;
 }
 
 /* A failed run's metrics: its exit status and times, the last success
  * carried over from the file it replaces (SPEC 10). */
 static void failed_metrics(const char *path, int status, int64_t now,
-                           double mono0)
+                           double mono0, const cli_trust *t,
+                           const exst_sigcheck *sig)
 {
     cli_metrics m;
     exst_outset *outs = NULL;
     exst_error err;
-    size_t len = 0;
+    size_t len = 0, sig_len = 0;
+    char *sig_text = NULL, *sig_path = NULL;
     memset(&m, 0, sizeof m);
     m.exit_status = status;
     m.started = now;
     m.duration_s = cli_monotonic() - mono0;
     m.last_success = cli_metrics_last_success(path);
+    if (sig != NULL) {
+        m.sig_checked = true;
+        m.sig_good = exst_sigcheck_good(sig);
+        m.sig_required = exst_sigcheck_required(sig);
+    }
     char *text = cli_metrics_format(&len, &m);
     exst_error_clear(&err);
     if (text == NULL) {
         cli_msg("--metrics: out of memory");
         return;
     }
+    /* Signed like any other output, so an old signature never sits
+     * beside a new file; no consensus is vouched for in its comment. */
+    if (t->key != NULL &&
+        ((sig_path = cli_trust_sig_path(path)) == NULL ||
+         cli_trust_sign(t, &sig_text, &sig_len, text, len, path,
+                        EXST_TIME_NONE, NULL) != EXIT_OK)) {
+        if (sig_path == NULL)
+            cli_msg("--metrics: out of memory");
+        free(sig_path);
+        free(text);
+        return;
+    }
     int s = exst_outset_new(&outs, &err);
     if (s == EXST_OK)
         s = exst_outset_add(outs, path, text, len, &err);
+    if (s == EXST_OK && sig_text != NULL)
+        s = exst_outset_add(outs, sig_path, sig_text, sig_len, &err);
     if (s == EXST_OK)
         s = exst_outset_commit(outs, &err);
     if (s != EXST_OK)
         (void)cli_report(s, &err);
     exst_outset_free(outs);
+    free(sig_text);
+    free(sig_path);
     free(text);
+}
+
+/* An output and its signature for the outset: the text of
+ * OUTPUT.minisig into sigs[*n] (freed by the caller). */
+typedef struct signed_out {
+    char *path;
+    char *text;
+    size_t len;
+} signed_out;
+
+static int add_signed(exst_outset *outs, const cli_trust *t, signed_out *so,
+                      const char *path, const void *buf, size_t len,
+                      int64_t va, const exst_digests *dg, exst_error *err,
+                      int *st)
+{
+    *st = exst_outset_add(outs, path, buf, len, err);
+    if (*st != EXST_OK || t->key == NULL)
+        return EXIT_OK;
+    if ((so->path = cli_trust_sig_path(path)) == NULL) {
+        cli_msg("out of memory");
+        return EXIT_FAIL;
+    }
+    int rc = cli_trust_sign(t, &so->text, &so->len, buf, len, path, va,
+                            dg->input_sha256);
+    if (rc != EXIT_OK)
+        return rc;
+    *st = exst_outset_add(outs, so->path, so->text, so->len, err);
+    return EXIT_OK;
 }
 
 static int apply_run(apply_args *a)
@@ -279,18 +359,43 @@ static int apply_run(apply_args *a)
     char *list = NULL, *mtext = NULL;
     size_t mlen = 0;
     char ts[21], ts2[21];
+    const cli_trust *t = &a->trust;
+    exst_sigcheck *sig = NULL;
+    exst_digests dg;
+    signed_out sigs[4];
 
+    memset(&dg, 0, sizeof dg);
+    memset(sigs, 0, sizeof sigs);
     cli_install_signals();
     exst_error_clear(&err);
     /* The --exempt file is read here, so a bad one is recorded in the
      * metrics like any failed run. */
     if ((rc = cli_policy_check(&pol)) != EXIT_OK)
         goto done;
+    if ((rc = cli_trust_load(&a->trust)) != EXIT_OK)
+        goto done;
     /* The history is resolved once: the lock and the commit act on the
      * file a symbolic link names, never on the link. */
     if ((rc = cli_resolve(&db, db_arg)) != EXIT_OK)
         goto done;
     if ((rc = cli_read_consensus(&c, input, &pol.popts)) != EXIT_OK)
+        goto done;
+
+    /* One digest pass for everything (SPEC 7): the report's
+     * consensus.sha256, the signatures' signed digest (a snapshot of the
+     * same SHA-256 state) and the signatures' trusted comments. */
+    const unsigned want = EXST_DIGEST_INPUT_SHA256 |
+                          (cli_trust_checking(t) ? EXST_DIGEST_SIGNED_SHA256
+                                                 : 0u);
+    int sd = exst_consensus_digests(&dg, c, want, &err);
+    if (sd != EXST_OK) {
+        snprintf(err.source, sizeof err.source, "%s", cli_name(input));
+        rc = cli_report(sd, &err);
+        goto done;
+    }
+    /* SPEC 8: the signatures, before anything acts on the consensus. */
+    if ((rc = cli_trust_check(t, c, cli_name(input), &dg, &sig)) !=
+        EXIT_OK)
         goto done;
 
     /* Clock sanity (SPEC 8): a document from the future must not age
@@ -339,6 +444,8 @@ static int apply_run(apply_args *a)
                  (long long)((va - newest) / 3600));
 
     pol.so.produce = EXST_STAGE_OUTPUT | (report ? EXST_STAGE_REPORT : 0);
+    pol.so.digests = &dg;
+    pol.so.signatures = sig;
     int st2 = exst_stage_run(&res, h, c, &pol.so, &err);
     if (st2 != EXST_OK) {
         if (err.source[0] == '\0')
@@ -378,6 +485,9 @@ static int apply_run(apply_args *a)
         m.sum = *exst_stage_get_summary(res);
         m.relays = exst_consensus_relay_count(c);
         m.history_relays = exst_history_count(h);
+        m.sig_checked = sig != NULL;
+        m.sig_good = sig != NULL ? exst_sigcheck_good(sig) : 0;
+        m.sig_required = sig != NULL ? exst_sigcheck_required(sig) : 0;
         m.duration_s = cli_monotonic() - mono0;
         if ((mtext = cli_metrics_format(&mlen, &m)) == NULL) {
             cli_msg("out of memory");
@@ -386,24 +496,38 @@ static int apply_run(apply_args *a)
         }
     }
     /* The history too, unless this is a dry run: a full disk under it
-     * fails here, before anything is renamed. */
+     * fails here, before anything is renamed.  Each file's signature goes
+     * into the same set, so a signing failure renames nothing. */
     if ((st2 = exst_outset_new(&outs, &err)) != EXST_OK ||
         (!dry_run &&
-         (st2 = exst_outset_add_history(outs, h, db, &err)) != EXST_OK) ||
-        (!out_stdout &&
-         (st2 = exst_outset_add(outs, output, bytes, nbytes, &err)) !=
-             EXST_OK) ||
-        (report != NULL && !rep_stdout &&
-         (st2 = exst_outset_add(outs, report, rep.ptr, rep.len, &err)) !=
-             EXST_OK) ||
-        (staged != NULL && !list_stdout &&
-         (st2 = exst_outset_add(outs, staged, list, list_len, &err)) !=
-             EXST_OK) ||
-        (mtext != NULL &&
-         (st2 = exst_outset_add(outs, metrics, mtext, mlen, &err)) !=
-             EXST_OK)) {
+         (st2 = exst_outset_add_history(outs, h, db, &err)) != EXST_OK)) {
         rc = cli_report(st2, &err);
         goto done;
+    }
+    {
+        const struct {
+            bool want;
+            const char *path;
+            const void *buf;
+            size_t len;
+        } files[4] = {
+            {!out_stdout, output, bytes, nbytes},
+            {report != NULL && !rep_stdout, report, rep.ptr, rep.len},
+            {staged != NULL && !list_stdout, staged, list, list_len},
+            {mtext != NULL, metrics, mtext, mlen},
+        };
+        for (size_t i = 0; i < 4; i++) {
+            if (!files[i].want)
+                continue;
+            if ((rc = add_signed(outs, t, &sigs[i], files[i].path,
+                                 files[i].buf, files[i].len, va, &dg, &err,
+                                 &st2)) != EXIT_OK)
+                goto done;
+            if (st2 != EXST_OK) {
+                rc = cli_report(st2, &err);
+                goto done;
+            }
+        }
     }
     /* Standard output next: a closed pipe fails before any rename. */
     if (out_stdout)
@@ -424,12 +548,17 @@ static int apply_run(apply_args *a)
         rc = cli_report(st2, &err);
         goto done;
     }
-    summary_line(res);
+    summary_line(res, sig);
     rc = EXIT_OK;
 done:
     exst_outset_free(outs); /* removes uncommitted temporary files */
     if (rc != EXIT_OK && metrics != NULL)
-        failed_metrics(metrics, rc, now, mono0);
+        failed_metrics(metrics, rc, now, mono0, t, sig);
+    for (size_t i = 0; i < 4; i++) {
+        free(sigs[i].path);
+        free(sigs[i].text);
+    }
+    exst_sigcheck_free(sig);
     free(mtext);
     free(list);
     exst_free(zbuf);

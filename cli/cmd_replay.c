@@ -4,7 +4,9 @@
  * consensuses in valid-after order, in one or several lanes (SPEC 2.2,
  * 4.3, 4.4, 9).  The engine is the library's (exst_replay_*); this file
  * has the options, the progress line, the human summary and the files
- * written at the end (summary, HTML page).
+ * written at the end (summary, HTML page).  --certs and --sign-key are
+ * the engine's (SPEC 8); the files written at the end (timeline, trace,
+ * summary, page) are signed here, together, after the replay.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +20,7 @@
 #include "cli_cmds.h"
 #include "cli_exit.h"
 #include "cli_policy.h"
+#include "cli_trust.h"
 #include "cli_util.h"
 #include "exitstage.h"
 
@@ -81,7 +84,7 @@ static void replay_help(void)
           "  --read-ahead SIZE      decompressed bytes held ahead (default 2\n"
           "                         largest documents); beyond: --spool-dir\n"
           "  --spool-dir DIR        default $TMPDIR or /tmp\n"
-          "\n" CLI_POLICY_HELP, stdout);
+          "\n" CLI_POLICY_HELP "\n" CLI_TRUST_HELP, stdout);
 }
 
 /* "1d,2d,4d" into out (at most MAX_LIST), as durations. */
@@ -170,6 +173,48 @@ static int read_lines(char ***list, size_t *n, const char *path)
     free(line);
     fclose(f);
     return rc;
+}
+
+/* A whole file into a new buffer (free()), for signing the append-only
+ * outputs (timeline, trace) once the replay is over. */
+static int read_all(char **out, size_t *len, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    *out = NULL;
+    *len = 0;
+    if (f == NULL) {
+        cli_msg("cannot open '%s': %s", path, strerror(errno));
+        return EXIT_FAIL;
+    }
+    for (;;) {
+        if (cap - n < 65536) {
+            char *b = realloc(buf, cap ? cap * 2 : 1 << 20);
+            if (b == NULL) {
+                free(buf);
+                fclose(f);
+                cli_msg("out of memory");
+                return EXIT_FAIL;
+            }
+            buf = b;
+            cap = cap ? cap * 2 : 1 << 20;
+        }
+        size_t k = fread(buf + n, 1, cap - n, f);
+        n += k;
+        if (k == 0)
+            break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        cli_msg("cannot read '%s'", path);
+        return EXIT_FAIL;
+    }
+    *out = buf;
+    *len = n;
+    return EXIT_OK;
 }
 
 /* ---- progress and summary -------------------------------------------- */
@@ -447,9 +492,11 @@ int cmd_replay(int argc, char **argv)
         {"trace-file", required_argument, NULL, OPT_TRACE_FILE},
         {"trace-out", required_argument, NULL, OPT_TRACE_OUT},
         CLI_POLICY_LONGOPTS,
+        CLI_TRUST_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     cli_policy pol;
+    cli_trust trust;
     exst_replay_opts o;
     int64_t periods[MAX_LIST], resets[MAX_LIST];
     char **trace = NULL;
@@ -464,6 +511,7 @@ int cmd_replay(int argc, char **argv)
     view v;
 
     memset(&pol, 0, sizeof pol);
+    memset(&trust, 0, sizeof trust);
     memset(&o, 0, sizeof o);
     memset(&v, 0, sizeof v);
     exst_error_clear(&err);
@@ -591,7 +639,9 @@ int cmd_replay(int argc, char **argv)
                            argv[optind - 1]);
             break;
         default:
-            rc = cli_policy_option(&pol, ch, optarg);
+            rc = cli_trust_option(&trust, ch, optarg);
+            if (rc < 0)
+                rc = cli_policy_option(&pol, ch, optarg);
             if (rc < 0)
                 rc = cli_usage("replay: unexpected option");
         }
@@ -646,6 +696,22 @@ int cmd_replay(int argc, char **argv)
     };
     if ((rc = cli_check_distinct(paths, 5)) != EXIT_OK)
         goto out;
+    /* --sign-key: the files written at the end must be regular files
+     * (the per-document ones are, inside --out-dir and --reports-dir). */
+    const char *signed_outs[4];
+    size_t n_signed = 0;
+    if (o.timeline_path != NULL)
+        signed_outs[n_signed++] = o.timeline_path;
+    if (o.trace_path != NULL)
+        signed_outs[n_signed++] = o.trace_path;
+    if (summary != NULL)
+        signed_outs[n_signed++] = summary;
+    if (html != NULL)
+        signed_outs[n_signed++] = html;
+    if ((rc = cli_trust_check_outputs(&trust, signed_outs, n_signed)) !=
+            EXIT_OK ||
+        (rc = cli_trust_load(&trust)) != EXIT_OK)
+        goto out;
     if (o.out_dir && mkdir(o.out_dir, 0777) != 0 && errno != EEXIST) {
         cli_msg("cannot create '%s': %s", o.out_dir, strerror(errno));
         rc = EXIT_FAIL;
@@ -675,6 +741,9 @@ int cmd_replay(int argc, char **argv)
     o.progress = on_progress;
     o.ud = &v;
     o.interrupt = &cli_interrupted;
+    o.certs = trust.certs;
+    o.authorities = trust.auth;
+    o.sign_key = trust.key;
     v.progress = cli_verbosity >= 0 && isatty(STDERR_FILENO);
 
     cli_install_signals();
@@ -728,7 +797,39 @@ int cmd_replay(int argc, char **argv)
             s2 = exst_html_render(&page, &page_len, adoc, strlen(adoc), NULL,
                                   &e2);
     }
-    if (s2 == EXST_OK && (summary != NULL || html != NULL)) {
+    /* Signatures (SPEC 8) of everything written at the end: no
+     * consensus of its own, so no valid-after or input digest in the
+     * trusted comments.  The timeline and trace as they now stand (what
+     * the history holds), read back. */
+    const char *at_end[4] = {summary, html, o.timeline_path, o.trace_path};
+    const void *at_end_buf[4] = {sum_json, page, NULL, NULL};
+    size_t at_end_len[4] = {sum_json ? strlen(sum_json) : 0, page_len, 0, 0};
+    char *readback[2] = {NULL, NULL};
+    char *sig_text[4] = {NULL, NULL, NULL, NULL};
+    char *sig_path[4] = {NULL, NULL, NULL, NULL};
+    size_t sig_len[4] = {0, 0, 0, 0};
+    bool signing = trust.key != NULL && r != NULL;
+    for (size_t i = 0; signing && s2 == EXST_OK && i < 4; i++) {
+        if (at_end[i] == NULL)
+            continue;
+        if (i >= 2) {
+            if (read_all(&readback[i - 2], &at_end_len[i], at_end[i]) !=
+                EXIT_OK) {
+                s2 = EXST_ERR_IO;
+                break;
+            }
+            at_end_buf[i] = readback[i - 2];
+        }
+        if ((sig_path[i] = cli_trust_sig_path(at_end[i])) == NULL ||
+            cli_trust_sign(&trust, &sig_text[i], &sig_len[i], at_end_buf[i],
+                           at_end_len[i], at_end[i], EXST_TIME_NONE,
+                           NULL) != EXIT_OK) {
+            if (sig_path[i] == NULL)
+                cli_msg("out of memory");
+            s2 = EXST_ERR_IO;
+        }
+    }
+    if (s2 == EXST_OK && (summary != NULL || html != NULL || signing)) {
         s2 = exst_outset_new(&outs, &e2);
         bool sum_out = summary && strcmp(summary, "-") == 0;
         bool html_out = html && strcmp(html, "-") == 0;
@@ -737,6 +838,10 @@ int cmd_replay(int argc, char **argv)
                                  &e2);
         if (s2 == EXST_OK && html && !html_out)
             s2 = exst_outset_add(outs, html, page, page_len, &e2);
+        for (size_t i = 0; s2 == EXST_OK && i < 4; i++)
+            if (sig_text[i] != NULL)
+                s2 = exst_outset_add(outs, sig_path[i], sig_text[i],
+                                     sig_len[i], &e2);
         if (s2 == EXST_OK && sum_out &&
             cli_write_stdout(sum_json, strlen(sum_json)) != EXIT_OK)
             s2 = EXST_ERR_IO;
@@ -746,6 +851,12 @@ int cmd_replay(int argc, char **argv)
         if (s2 == EXST_OK)
             s2 = exst_outset_commit(outs, &e2);
     }
+    for (size_t i = 0; i < 4; i++) {
+        free(sig_text[i]);
+        free(sig_path[i]);
+    }
+    free(readback[0]);
+    free(readback[1]);
     if (s2 != EXST_OK) {
         if (e2.message[0] != '\0')
             cli_report(s2, &e2);
@@ -759,6 +870,7 @@ int cmd_replay(int argc, char **argv)
     print_summary(r, rc, db_arg != NULL);
 out:
     exst_replay_free(r);
+    cli_trust_free(&trust);
     exst_lock_release(lock);
     free(db);
     for (size_t i = 0; i < n_trace; i++)

@@ -446,6 +446,34 @@ int exst_keypair_generate(const char *secret_path, const char *public_path,
 
 /* ---- signing and verifying ---------------------------------------------- */
 
+void exst_output_comment(char *out, size_t outsz, int64_t valid_after,
+                         const uint8_t *input_sha256, const char *output_path)
+{
+    if (out == NULL || outsz == 0)
+        return;
+    size_t n = (size_t)snprintf(out, outsz, "exitstage %s", exst_version());
+    if (valid_after != EXST_TIME_NONE && n < outsz) {
+        char iso[21];
+        n += (size_t)snprintf(out + n, outsz - n, " valid-after=%s",
+                              exst_time_iso(iso, valid_after));
+    }
+    if (input_sha256 != NULL && n < outsz) {
+        n += (size_t)snprintf(out + n, outsz - n, " input-sha256=");
+        for (int i = 0; i < 32 && n + 2 < outsz; i++)
+            n += (size_t)snprintf(out + n, outsz - n, "%02x",
+                                  input_sha256[i]);
+    }
+    if (output_path != NULL && n < outsz) {
+        const char *base = strrchr(output_path, '/');
+        base = base ? base + 1 : output_path;
+        size_t start = n;
+        n += (size_t)snprintf(out + n, outsz - n, " file=%s", base);
+        for (size_t i = start; i < n && i < outsz - 1; i++)
+            if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+                out[i] = '?';
+    }
+}
+
 int exst_minisign_sign(char **out, size_t *out_len, const exst_sign_key *k,
                        const void *buf, size_t len,
                        const char *trusted_comment, exst_error *err)

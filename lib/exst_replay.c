@@ -1476,28 +1476,67 @@ static void collector_name(char out[48], int64_t t, exst_flavor fl)
              fl == EXST_FLAVOR_MICRODESC ? "-microdesc" : "");
 }
 
-static int write_in_dir(const char *dir, const char *base, const char *ext,
-                        const void *buf, size_t n, exst_error *err)
+/* Write dir/base+ext; with a signing key also its .minisig (SPEC 8),
+ * both to temporary files first and renamed only when both are written. */
+static int write_in_dir(const exst_replay *r, const char *dir,
+                        const char *base, const char *ext, const void *buf,
+                        size_t n, int64_t va, const uint8_t *sha256,
+                        exst_error *err)
 {
     size_t dn = strlen(dir), bn = strlen(base), en = strlen(ext);
-    char *path = exstp_malloc(dn + bn + en + 2);
+    char *path = exstp_malloc(dn + bn + en + 2 + 8);
+    char *sig = NULL;
+    size_t sig_n = 0;
     if (path == NULL)
         return nomem(err);
     memcpy(path, dir, dn);
     path[dn] = '/';
     memcpy(path + dn + 1, base, bn);
     memcpy(path + dn + 1 + bn, ext, en + 1);
-    exstp_out o;
-    int rc = exstp_out_open(&o, path, 0, err);
-    if (rc == EXST_OK) {
-        rc = exstp_out_write(&o, buf, n, err);
-        if (rc == EXST_OK)
-            rc = exstp_out_sync(&o, err);
-        if (rc == EXST_OK)
-            rc = exstp_out_rename(&o, err);
-        else
-            exstp_out_abort(&o);
+    int rc = EXST_OK;
+    if (r->o.sign_key != NULL) {
+        char comment[512];
+        exst_output_comment(comment, sizeof comment, va, sha256, path);
+        rc = exst_minisign_sign(&sig, &sig_n, r->o.sign_key, buf, n,
+                                comment, err);
     }
+    exstp_out o, so;
+    bool o_open = false, so_open = false;
+    if (rc == EXST_OK && (rc = exstp_out_open(&o, path, 0, err)) == EXST_OK)
+        o_open = true;
+    if (rc == EXST_OK)
+        rc = exstp_out_write(&o, buf, n, err);
+    if (rc == EXST_OK)
+        rc = exstp_out_sync(&o, err);
+    if (rc == EXST_OK && sig != NULL) {
+        char *sp = exstp_malloc(dn + bn + en + 2 + 8);
+        if (sp == NULL) {
+            rc = nomem(err);
+        } else {
+            memcpy(sp, path, dn + bn + en + 1);
+            memcpy(sp + dn + bn + en + 1, ".minisig", 9);
+            if ((rc = exstp_out_open(&so, sp, 0, err)) == EXST_OK)
+                so_open = true;
+            exstp_free(sp);
+        }
+        if (rc == EXST_OK)
+            rc = exstp_out_write(&so, sig, sig_n, err);
+        if (rc == EXST_OK)
+            rc = exstp_out_sync(&so, err);
+    }
+    if (rc == EXST_OK) {
+        o_open = false;
+        rc = exstp_out_rename(&o, err);
+    }
+    if (rc == EXST_OK && so_open) {
+        so_open = false;
+        rc = exstp_out_rename(&so, err);
+    }
+    if (o_open)
+        exstp_out_abort(&o);
+    if (so_open)
+        exstp_out_abort(&so);
+    exst_free(sig);
     exstp_free(path);
     return rc;
 }
@@ -1505,13 +1544,15 @@ static int write_in_dir(const char *dir, const char *base, const char *ext,
 /* The per-document outputs of every lane.  A failure here takes the
  * document back out of the history. */
 static int write_outputs(exst_replay *r, const exst_consensus *c,
-                         exst_error *err)
+                         const exst_digests *dg, exst_error *err)
 {
     int rc = EXST_OK;
     const exst_stage_result *res = r->lanes[0].res;
+    const int64_t va = exst_consensus_valid_after(c);
+    const uint8_t *sha = (dg->have & EXST_DIGEST_INPUT_SHA256)
+                             ? dg->input_sha256 : NULL;
     char base[48];
-    collector_name(base, exst_consensus_valid_after(c),
-                   exst_consensus_flavor(c));
+    collector_name(base, va, exst_consensus_flavor(c));
     if (r->o.out_dir != NULL) {
         exst_span o = exst_stage_output(res);
         void *z = NULL;
@@ -1520,14 +1561,15 @@ static int write_outputs(exst_replay *r, const exst_consensus *c,
             (rc = exst_zstd_compress(&z, &zn, o.ptr, o.len, 3, err)) !=
                 EXST_OK)
             return rc;
-        rc = write_in_dir(r->o.out_dir, base, r->o.out_zstd ? ".zst" : "",
-                          z ? z : o.ptr, z ? zn : o.len, err);
+        rc = write_in_dir(r, r->o.out_dir, base,
+                          r->o.out_zstd ? ".zst" : "", z ? z : o.ptr,
+                          z ? zn : o.len, va, sha, err);
         exst_free(z);
     }
     if (rc == EXST_OK && r->o.reports_dir != NULL) {
         exst_span rep = exst_stage_report(res);
-        rc = write_in_dir(r->o.reports_dir, base, ".json", rep.ptr, rep.len,
-                          err);
+        rc = write_in_dir(r, r->o.reports_dir, base, ".json", rep.ptr,
+                          rep.len, va, sha, err);
     }
     /* The timeline last, written now rather than buffered across
      * documents: it then holds exactly the documents the history may be
@@ -1546,6 +1588,71 @@ static int write_outputs(exst_replay *r, const exst_consensus *c,
         rc = tl_flush(r, false, err);
     r->tl_len = 0;
     return rc;
+}
+
+/* ---- trust (SPEC 8) ------------------------------------------------- */
+
+/* The input's digests (when signing or checking, so the report reuses
+ * them) and the signature check, on the staging thread in document order
+ * (so any thread count gives the same bytes).  A rejected consensus is
+ * EXST_ERR_SEMANTIC with *sc set; other errors as exst_sigcheck_run. */
+static int trust_check(exst_replay *r, const exst_consensus *c,
+                       const char *name, exst_digests *dg,
+                       exst_sigcheck **sc, exst_error *err)
+{
+    *sc = NULL;
+    memset(dg, 0, sizeof *dg);
+    const bool signing = r->o.sign_key != NULL &&
+                         (r->o.out_dir != NULL || r->o.reports_dir != NULL);
+    if (r->o.certs == NULL && !signing)
+        return EXST_OK;
+    const unsigned want = EXST_DIGEST_INPUT_SHA256 |
+                          (r->o.certs != NULL ? EXST_DIGEST_SIGNED_SHA256
+                                              : 0u);
+    int rc = exst_consensus_digests(dg, c, want, err);
+    if (rc != EXST_OK || r->o.certs == NULL)
+        return rc;
+    if ((rc = exst_sigcheck_run(sc, c, r->o.certs, r->o.authorities, dg,
+                                err)) != EXST_OK)
+        return rc;
+    if (exst_sigcheck_accepted(*sc))
+        return EXST_OK;
+    /* Every signature and its reason as a warning (the error's message is
+     * too short for nine fingerprints), then the error: the counts and
+     * how many signatures failed for each reason. */
+    char *msg = NULL;
+    if ((rc = exst_sigcheck_message(&msg, *sc, err)) != EXST_OK)
+        return rc;
+    if (r->o.warn != NULL) {
+        /* Longer than say()'s buffer: nine fingerprints and reasons. */
+        const size_t ln = strlen(name) + strlen(msg) + 32;
+        char *line = exstp_malloc(ln);
+        if (line != NULL) {
+            snprintf(line, ln, "%s: consensus rejected: %s", name, msg);
+            r->o.warn(r->o.ud, line);
+            exstp_free(line);
+        }
+    }
+    exst_free(msg);
+    size_t per[9] = {0};
+    for (size_t i = 0; i < exst_sigcheck_checked(*sc); i++) {
+        exst_sig_info si;
+        exst_sigcheck_get(*sc, i, &si);
+        if (si.status > 0 && si.status < 9)
+            per[si.status]++;
+    }
+    char why[120] = "";
+    size_t wn = 0;
+    for (int k = 1; k < 9 && wn < sizeof why; k++)
+        if (per[k] > 0)
+            wn += (size_t)snprintf(why + wn, sizeof why - wn, "%s%zu %s",
+                                   wn ? ", " : ": ", per[k],
+                                   exst_sig_status_str(k));
+    const size_t good = exst_sigcheck_good(*sc);
+    return exstp_error_simple(err, EXST_ERR_SEMANTIC, name,
+                              "consensus rejected: %zu good signature%s, "
+                              "%zu required%s", good, good == 1 ? "" : "s",
+                              exst_sigcheck_required(*sc), why);
 }
 
 /* ---- traces (SPEC 9), primary lane ---------------------------------- */
@@ -1783,6 +1890,9 @@ static int stage_doc(exst_replay *r, const source *src, const docview *v,
     const int64_t t = exst_consensus_valid_after(c);
     const exst_flavor fl = exst_consensus_flavor(c);
     exst_history *h0 = r->groups[0].h;
+    exst_sigcheck *sc = NULL;
+    exst_digests dg;
+    memset(&dg, 0, sizeof dg);
     if (r->src_prev != INT64_MIN && t < r->src_prev) {
         rc = exstp_error_simple(err, EXST_ERR_ORDER, v->name,
                                 "out of order: valid-after %s comes after a "
@@ -1821,6 +1931,17 @@ static int stage_doc(exst_replay *r, const source *src, const docview *v,
                                 exst_time_iso(ps, newest));
         goto done;
     }
+    /* SPEC 8: checked before anything acts on it. */
+    if ((rc = trust_check(r, c, v->name, &dg, &sc, err)) != EXST_OK) {
+        if (r->o.keep_going && rc != EXST_ERR_NOMEM) {
+            say(r, r->o.warn, "skipping %s: %s", v->name, err->message);
+            note_bad(r, v->name, err);
+            exst_error_clear(err);
+            rc = EXST_OK;
+            goto done;
+        }
+        goto fail;
+    }
     if (r->n_tr > 0 || r->n_tr_nick > 0) {
         if ((rc = trace_before(r, c, err)) != EXST_OK)
             goto done;
@@ -1841,13 +1962,15 @@ static int stage_doc(exst_replay *r, const source *src, const docview *v,
         exst_stage_opts lo = r->lanes[i].opts;
         if (i == 0)
             lo.produce |= EXST_STAGE_PRIMARY;
+        lo.digests = &dg;
+        lo.signatures = sc;
         rc = exstp_stage_evaluate(&r->lanes[i].res,
                                   &r->groups[r->lanes[i].group].ob, &lo, err);
     }
     /* The outputs, before anything counts: a document whose outputs
      * cannot all be written is taken back out of the history. */
     if (rc == EXST_OK)
-        rc = write_outputs(r, c, err);
+        rc = write_outputs(r, c, &dg, err);
     if (rc != EXST_OK) {
         undo_groups(r, r->n_groups);
         goto fail;
@@ -1876,6 +1999,7 @@ fail:
         snprintf(err->source, sizeof err->source, "%s", v->name);
 done:
     free_doc_state(r);
+    exst_sigcheck_free(sc);
     exst_consensus_free(c);
     return rc;
 }

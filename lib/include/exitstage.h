@@ -696,6 +696,21 @@ EXST_API EXST_NODISCARD int exst_minisign_sign(char **out, size_t *out_len,
                                                exst_error *err);
 
 /**
+ * The trusted comment exitstage gives an output's signature, one line:
+ * "exitstage VERSION valid-after=ISO input-sha256=HEX file=BASENAME", the
+ * valid-after left out when it is EXST_TIME_NONE, the digest when
+ * input_sha256 is NULL and the file when output_path is NULL.  It ties a
+ * signature to one consensus, so it cannot be moved to another hour's
+ * output.  Bytes of the name that could break the line become '?'; out
+ * (outsz bytes, 512 are plenty for names under 400 bytes) is always
+ * NUL-terminated, the name cut if it does not fit.
+ */
+EXST_API void exst_output_comment(char *out, size_t outsz,
+                                  int64_t valid_after,
+                                  const uint8_t *input_sha256,
+                                  const char *output_path);
+
+/**
  * Verify (buf, len) against the .minisig text (sig, sig_len) with key k.
  * On success *trusted_comment (if not NULL) receives the verified trusted
  * comment (exst_free).  source names the signature in errors.
@@ -1090,6 +1105,15 @@ typedef struct exst_stage_opts {
      * EXST_ERR_USAGE); NULL and 0: nobody is exempt. */
     const uint8_t (*exempt)[20];
     size_t n_exempt;
+    /* Trust (SPEC 8), both borrowed for the call and may be NULL.
+     * digests: the input's digests from exst_consensus_digests; when it
+     * has EXST_DIGEST_INPUT_SHA256 the report's consensus.sha256 (and a
+     * timeline's sha256) is taken from it instead of hashing the input
+     * again.  signatures: the check the consensus passed, written as the
+     * report's "signatures" object; NULL writes "signatures": null (not
+     * checked). */
+    const exst_digests *digests;
+    const exst_sigcheck *signatures;
 } exst_stage_opts;
 
 typedef struct exst_stage_counts {
@@ -1449,6 +1473,18 @@ typedef struct exst_replay_opts {
     exst_replay_progress_fn progress;
     void *ud;
     const volatile int *interrupt; /* nonzero stops the replay cleanly */
+    /* Trust (SPEC 8), borrowed for the replay's life; NULL: off.  certs:
+     * each consensus's signatures are checked (against authorities;
+     * NULL: tor's) on the staging thread, in document order, before it
+     * is staged; a rejected one is bad input (EXST_ERR_SEMANTIC
+     * "consensus rejected: ..."; skipped and listed with keep_going) and
+     * the primary lane's reports carry the check.  sign_key: each file
+     * written to out_dir and reports_dir gets FILE.minisig beside it
+     * (exst_output_comment with the document's valid-after and input
+     * SHA-256), both renamed into place after both are written. */
+    const exst_certs *certs;
+    const exst_authorities *authorities;
+    const exst_sign_key *sign_key;
 } exst_replay_opts;
 
 typedef struct exst_replay exst_replay;

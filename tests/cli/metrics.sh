@@ -13,7 +13,8 @@
 #     candidates, in staging, stripped, graduated, exempted, stripped and
 #     staging fractions, guard, enabled, P, W, phase, weights), exit
 #     status 0, run and last-success times = --now, a duration >= 0, and
-#     the signature placeholder exitstage_signatures_checked 0;
+#     exitstage_signatures_checked 0 (no --certs; apply_trust.sh checks
+#     the figures of a checked run);
 #  3. failed runs record their exit status (3 an older consensus, 2 a
 #     clock the history does not use, 1 a missing history or a lock held,
 #     143 SIGTERM while waiting for the lock), keep the last success time
@@ -162,7 +163,7 @@ same "$(val m.prom exitstage_staging_period_seconds)" "$(jq .policy.staging_peri
 same "$(val m.prom exitstage_reset_after_seconds)" "$(jq .policy.reset_after_s $R)" W
 same "$(val m.prom exitstage_weights_recomputed)" 1 "weights"
 same "$(val m.prom exitstage_history_relays)" "$(jq .history.relays $R)" "history relays"
-same "$(val m.prom exitstage_signatures_checked)" 0 "signatures placeholder"
+same "$(val m.prom exitstage_signatures_checked)" 0 "signatures not checked"
 phase=$(jq -r .history.phase $R)
 for p in bootstrap ramp steady; do
     w=0

@@ -9,7 +9,9 @@
  * an unknown algorithm) with the exact counts and the verdict; malformed
  * signature blocks are errors with line and column; the digests equal an
  * independent computation (OpenSSL's SHA-1, libsodium's SHA-256), with and
- * without a CollecTor @type line; the JSON and the message are exact.
+ * without a CollecTor @type line; the JSON and the message are exact;
+ * exst_stage_run's report carries the check ("signatures", null without
+ * one) and reuses the input digest it is given.
  *
  * On the real documents of ../shared/testdata ("Signature material" in its
  * README): every listed certificate/consensus pair gives the listed number
@@ -635,6 +637,84 @@ static void test_digests_passed_in(void **state)
 
 /* ---- renderings ------------------------------------------------------- */
 
+/* The report of exst_stage_run carries the check (SPEC 8) and takes the
+ * input's SHA-256 from the digests it is given instead of hashing again. */
+static void test_stage_report(void **state)
+{
+    (void)state;
+    exst_certs *certs = certs_of(all_certs);
+    size_t alen, len;
+    char *atext = read_project("trust/authorities", &alen);
+    exst_authorities *auth = auth_of(atext);
+    char *buf = read_project("trust/consensus-microdesc", &len);
+    exst_consensus *c = parse(buf, len);
+    exst_digests d;
+    exst_error err;
+    exst_error_clear(&err);
+    assert_int_equal(exst_consensus_digests(&d, c,
+                                            EXST_DIGEST_INPUT_SHA256 |
+                                                EXST_DIGEST_SIGNED_SHA256,
+                                            &err),
+                     EXST_OK);
+    exst_sigcheck *r = NULL;
+    assert_int_equal(exst_sigcheck_run(&r, c, certs, auth, &d, &err),
+                     EXST_OK);
+    char *sig_json = NULL;
+    assert_int_equal(exst_sigcheck_json(&sig_json, r, &err), EXST_OK);
+    char hex[65], want[128];
+    sodium_bin2hex(hex, sizeof hex, d.input_sha256, 32);
+
+    for (int pass = 0; pass < 3; pass++) {
+        exst_history *h = NULL;
+        assert_int_equal(exst_history_new(&h, EXST_CLOCK_EXIT), EXST_OK);
+        exst_stage_opts o;
+        memset(&o, 0, sizeof o);
+        o.produce = EXST_STAGE_REPORT;
+        exst_digests fake = d;
+        memset(fake.input_sha256, 0xab, 32);
+        if (pass == 1) {
+            o.signatures = r;
+            o.digests = &d;
+        } else if (pass == 2) {
+            o.digests = &fake; /* proves the digest is taken, not made */
+        }
+        exst_stage_result *res = NULL;
+        assert_int_equal(exst_stage_run(&res, h, c, &o, &err), EXST_OK);
+        exst_span rep = exst_stage_report(res);
+        char *text = malloc(rep.len + 1);
+        assert_non_null(text);
+        memcpy(text, rep.ptr, rep.len);
+        text[rep.len] = '\0';
+        snprintf(want, sizeof want, "\"sha256\": \"%s\"",
+                 pass == 2 ? "abababababababababababababababababababababababab"
+                             "abababababababab"
+                           : hex);
+        assert_non_null(strstr(text, want));
+        if (pass == 1) {
+            /* The object exst_sigcheck_json gives, indented one level. */
+            assert_non_null(strstr(text, "\"signatures\": {\n"
+                                         "    \"checked\": 4,\n"
+                                         "    \"failed\": [],\n"
+                                         "    \"good\": 4,\n"
+                                         "    \"required\": 3\n"
+                                         "  },"));
+            assert_non_null(strstr(sig_json, "\"good\": 4"));
+        } else {
+            assert_non_null(strstr(text, "\"signatures\": null,"));
+        }
+        free(text);
+        exst_stage_result_free(res);
+        exst_history_free(h);
+    }
+    exst_free(sig_json);
+    exst_sigcheck_free(r);
+    exst_consensus_free(c);
+    free(buf);
+    exst_authorities_free(auth);
+    free(atext);
+    exst_certs_free(certs);
+}
+
 static void test_json_and_message(void **state)
 {
     (void)state;
@@ -1060,6 +1140,7 @@ int main(void)
         cmocka_unit_test(test_malformed_blocks),
         cmocka_unit_test(test_digests),
         cmocka_unit_test(test_digests_passed_in),
+        cmocka_unit_test(test_stage_report),
         cmocka_unit_test(test_json_and_message),
         cmocka_unit_test(test_status_names),
         cmocka_unit_test(test_default_authorities),
