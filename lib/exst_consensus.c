@@ -15,6 +15,10 @@
 
 #include <sodium.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "exst_consensus_int.h"
 #include "exst_decomp_int.h"
 #include "exst_int.h"
@@ -232,30 +236,36 @@ static bool parse_ipv4(const char *p, size_t n)
     }
 }
 
-/* Base64 alphabet: 0x80 | (value + 1) for the 64 characters, 0 for every
- * other byte.  Bit 7 lets a run of characters be checked by ANDing table
- * entries (two instructions a byte, no compare per byte); the low bits
- * keep the value order for id_cmp and the padding-bit test. */
+/* Base64 alphabet: 0x80 | value (0 to 63) for the 64 characters, plus
+ * 0x40 for the 62 that are letters or digits; 0 for every other byte.
+ * A run of bytes is checked by ANDing table entries (two instructions a
+ * byte, no compare per byte): bit 7 survives if all are base64, bit 6 if
+ * all are alphanumeric (nicknames). */
 #define B64(v) (0x80 | (v))
+#define AN(v) (0xc0 | (v))
 static const unsigned char b64val[256] = {
-    ['A'] = B64(1),  ['B'] = B64(2),  ['C'] = B64(3),  ['D'] = B64(4),
-    ['E'] = B64(5),  ['F'] = B64(6),  ['G'] = B64(7),  ['H'] = B64(8),
-    ['I'] = B64(9),  ['J'] = B64(10), ['K'] = B64(11), ['L'] = B64(12),
-    ['M'] = B64(13), ['N'] = B64(14), ['O'] = B64(15), ['P'] = B64(16),
-    ['Q'] = B64(17), ['R'] = B64(18), ['S'] = B64(19), ['T'] = B64(20),
-    ['U'] = B64(21), ['V'] = B64(22), ['W'] = B64(23), ['X'] = B64(24),
-    ['Y'] = B64(25), ['Z'] = B64(26), ['a'] = B64(27), ['b'] = B64(28),
-    ['c'] = B64(29), ['d'] = B64(30), ['e'] = B64(31), ['f'] = B64(32),
-    ['g'] = B64(33), ['h'] = B64(34), ['i'] = B64(35), ['j'] = B64(36),
-    ['k'] = B64(37), ['l'] = B64(38), ['m'] = B64(39), ['n'] = B64(40),
-    ['o'] = B64(41), ['p'] = B64(42), ['q'] = B64(43), ['r'] = B64(44),
-    ['s'] = B64(45), ['t'] = B64(46), ['u'] = B64(47), ['v'] = B64(48),
-    ['w'] = B64(49), ['x'] = B64(50), ['y'] = B64(51), ['z'] = B64(52),
-    ['0'] = B64(53), ['1'] = B64(54), ['2'] = B64(55), ['3'] = B64(56),
-    ['4'] = B64(57), ['5'] = B64(58), ['6'] = B64(59), ['7'] = B64(60),
-    ['8'] = B64(61), ['9'] = B64(62), ['+'] = B64(63), ['/'] = B64(64),
+    ['A'] = AN(0), ['B'] = AN(1), ['C'] = AN(2), ['D'] = AN(3), ['E'] = AN(4),
+    ['F'] = AN(5), ['G'] = AN(6), ['H'] = AN(7), ['I'] = AN(8), ['J'] = AN(9),
+    ['K'] = AN(10), ['L'] = AN(11), ['M'] = AN(12), ['N'] = AN(13),
+    ['O'] = AN(14), ['P'] = AN(15), ['Q'] = AN(16), ['R'] = AN(17),
+    ['S'] = AN(18), ['T'] = AN(19), ['U'] = AN(20), ['V'] = AN(21),
+    ['W'] = AN(22), ['X'] = AN(23), ['Y'] = AN(24), ['Z'] = AN(25),
+    ['a'] = AN(26), ['b'] = AN(27), ['c'] = AN(28), ['d'] = AN(29),
+    ['e'] = AN(30), ['f'] = AN(31), ['g'] = AN(32), ['h'] = AN(33),
+    ['i'] = AN(34), ['j'] = AN(35), ['k'] = AN(36), ['l'] = AN(37),
+    ['m'] = AN(38), ['n'] = AN(39), ['o'] = AN(40), ['p'] = AN(41),
+    ['q'] = AN(42), ['r'] = AN(43), ['s'] = AN(44), ['t'] = AN(45),
+    ['u'] = AN(46), ['v'] = AN(47), ['w'] = AN(48), ['x'] = AN(49),
+    ['y'] = AN(50), ['z'] = AN(51), ['0'] = AN(52), ['1'] = AN(53),
+    ['2'] = AN(54), ['3'] = AN(55), ['4'] = AN(56), ['5'] = AN(57),
+    ['6'] = AN(58), ['7'] = AN(59), ['8'] = AN(60), ['9'] = AN(61),
+    ['+'] = B64(62), ['/'] = B64(63),
 };
+#undef AN
 #undef B64
+#define B64_OK 0x80
+#define B64_ALNUM 0x40
+#define B64_VALUE(ch) (b64val[(unsigned char)(ch)] & 0x3f)
 
 /* Index of the first byte that is not in the base64 alphabet, or n. */
 static size_t b64_span(const char *p, size_t n)
@@ -266,19 +276,60 @@ static size_t b64_span(const char *p, size_t n)
     return i;
 }
 
-/* All n bytes in the base64 alphabet?  Branch-free: this runs over every
- * identity, digest and microdescriptor hash. */
-static inline bool b64_all(const char *p, size_t n)
+/* AND of the table entries of n bytes (B64_OK and B64_ALNUM survive only
+ * if every byte has them). */
+static inline unsigned b64_and(const char *p, size_t n)
 {
     const unsigned char *u = (const unsigned char *)p;
-    unsigned ok = 0x80;
+    unsigned acc = B64_OK | B64_ALNUM;
     size_t i = 0;
     for (; i + 4 <= n; i += 4)
-        ok &= (unsigned)(b64val[u[i]] & b64val[u[i + 1]] &
-                         b64val[u[i + 2]] & b64val[u[i + 3]]);
+        acc &= (unsigned)(b64val[u[i]] & b64val[u[i + 1]] &
+                          b64val[u[i + 2]] & b64val[u[i + 3]]);
     for (; i < n; i++)
-        ok &= b64val[u[i]];
-    return ok != 0;
+        acc &= b64val[u[i]];
+    return acc;
+}
+
+#if defined(__SSE2__)
+/* The 16 bytes at p all in the base64 alphabet?  Letters are the bytes
+ * that OR 0x20 maps into 'a'..'z', digits '0'..'9', and '+' and '/' the
+ * two that OR 4 maps to '/'; each range test is one add and one signed
+ * compare on bytes biased by 0x80. */
+static inline int b64_16(const char *p)
+{
+    const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    const __m128i lc = _mm_or_si128(x, _mm_set1_epi8(0x20));
+    const __m128i letter =
+        _mm_cmplt_epi8(_mm_add_epi8(lc, _mm_set1_epi8((char)(0x80 - 'a'))),
+                       _mm_set1_epi8((char)(-128 + 26)));
+    const __m128i digit =
+        _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '0'))),
+                       _mm_set1_epi8((char)(-128 + 10)));
+    const __m128i sym =
+        _mm_cmpeq_epi8(_mm_or_si128(x, _mm_set1_epi8(4)), _mm_set1_epi8('/'));
+    const __m128i ok = _mm_or_si128(_mm_or_si128(letter, digit), sym);
+    return _mm_movemask_epi8(ok) == 0xffff;
+}
+#endif
+
+/* All n bytes in the base64 alphabet?  This runs over every identity,
+ * digest and microdescriptor hash: sixteen bytes at a time where SSE2 is
+ * there (the last block overlapping the one before). */
+static inline bool b64_all(const char *p, size_t n)
+{
+#if defined(__SSE2__)
+    if (n >= 16) {
+        int ok = 1;
+        size_t i = 0;
+        for (; i + 16 <= n; i += 16)
+            ok &= b64_16(p + i);
+        if (i < n)
+            ok &= b64_16(p + n - 16);
+        return ok != 0;
+    }
+#endif
+    return (b64_and(p, n) & B64_OK) != 0;
 }
 
 /*
@@ -294,7 +345,7 @@ static bool valid_id(const char *p, size_t n)
 {
     if (n != 27 || !b64_all(p, n))
         return false;
-    return ((b64val[(unsigned char)p[26]] - 0x81) & 3) == 0;
+    return (B64_VALUE(p[26]) & 3) == 0;
 }
 
 /* Order of two validated identities, as memcmp on their decoded bytes:
@@ -303,7 +354,7 @@ static bool valid_id(const char *p, size_t n)
 static int id_cmp(const char *a, const char *b)
 {
     for (int i = 0; i < 27; i++) {
-        int d = b64val[(unsigned char)a[i]] - b64val[(unsigned char)b[i]];
+        int d = B64_VALUE(a[i]) - B64_VALUE(b[i]);
         if (d != 0)
             return d;
     }
@@ -669,13 +720,13 @@ static int parse_r(ctx *x, const line *ln, exstp_relay *r)
     if (n[0] < 1 || n[0] > 19)
         return perr(x, EXST_ERR_SYNTAX, ln, t[0],
                     "\"r\" line: nickname must be 1 to 19 characters");
-    for (size_t i = 0; i < n[0]; i++) {
-        char ch = t[0][i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-              is_digit(ch)))
-            return perr(x, EXST_ERR_SYNTAX, ln, t[0] + i,
-                        "\"r\" line: invalid nickname '%s'",
-                        QUOTE(q, t[0], n[0]));
+    if (!(b64_and(t[0], n[0]) & B64_ALNUM)) {
+        size_t i = 0;
+        while (b64val[(unsigned char)t[0][i]] & B64_ALNUM)
+            i++;
+        return perr(x, EXST_ERR_SYNTAX, ln, t[0] + i,
+                    "\"r\" line: invalid nickname '%s'",
+                    QUOTE(q, t[0], n[0]));
     }
     if (!valid_id(t[1], n[1]))
         return perr(x, EXST_ERR_SYNTAX, ln, t[1],
