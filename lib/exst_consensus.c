@@ -46,12 +46,12 @@ typedef struct ctx {
     size_t relay_cap;
     /* s lines already parsed, by hash: most entries repeat one of a few
      * dozen flag sets, so a repeat costs a hash and a compare instead of a
-     * token-by-token lookup (SCACHE_SIZE entries, direct mapped). */
+     * token-by-token lookup (256 entries, two ways a set). */
     struct scache {
         uint32_t off;   /* the line's arguments in the document */
         uint32_t len;   /* 0: empty slot */
         uint64_t flags;
-    } scache[256];
+    } scache[256]; /* 128 sets of two */
     /* The last publication time (date, space, time) that parse_date
      * accepted: microdesc consensuses give every entry the same one. */
     char pub[19];
@@ -748,11 +748,11 @@ HOT_INLINE const char *scan_port(const char *p, uint32_t *out)
     const char *s = p;
     uint32_t v = 0;
     unsigned d;
-    while ((d = (unsigned)(unsigned char)*p - '0') <= 9 && p - s < 5) {
-        v = v * 10 + d;
+    while ((d = (unsigned)(unsigned char)*p - '0') <= 9) {
+        v = v * 10 + d; /* may wrap past five digits: refused below */
         p++;
     }
-    if (p == s || v > 65535)
+    if (p == s || p - s > 5 || v > 65535)
         return NULL;
     *out = v;
     return p;
@@ -937,7 +937,9 @@ static inline uint32_t hash_bytes(const char *p, size_t n)
         h ^= load64(p) * UINT64_C(0xFF51AFD7ED558CCD);
         h ^= load64(p + (n - 8) / 2) * UINT64_C(0xC4CEB9FE1A85EC53);
         h ^= load64(p + n - 8) * UINT64_C(0x100000001B3);
-        return (uint32_t)((h * UINT64_C(0x9E3779B97F4A7C15)) >> 40);
+        h *= UINT64_C(0x9E3779B97F4A7C15);
+        h ^= h >> 29;
+        return (uint32_t)((h * UINT64_C(0xBF58476D1CE4E5B9)) >> 40);
     }
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)p[i]) * UINT64_C(0x100000001B3);
@@ -966,14 +968,17 @@ static int parse_s(ctx *x, const line *ln, exstp_relay *r)
     size_t tl, hint = 0;
     char q[64];
     const size_t alen = (size_t)(ln->end - ln->args);
-    struct scache *slot = &x->scache[hash_bytes(ln->args, alen) & 255];
+    /* Two ways a set: two common flag sets that hash alike would
+     * otherwise evict each other all through the document. */
+    struct scache *set = &x->scache[(hash_bytes(ln->args, alen) & 127) * 2];
     r->s_off = (uint32_t)(ln->start - x->base);
     r->s_end = (uint32_t)(ln->end - x->base);
-    if (slot->len == alen && alen > 0 &&
-        same_line(x->base + slot->off, ln->args, alen)) {
-        r->flags = slot->flags;
-        return EXST_OK;
-    }
+    for (int w = 0; w < 2; w++)
+        if (set[w].len == alen && alen > 0 &&
+            same_line(x->base + set[w].off, ln->args, alen)) {
+            r->flags = set[w].flags;
+            return EXST_OK;
+        }
     while (next_tok(&p, ln->end, &ts, &tl)) {
         size_t k = hint, tried = 0;
         /* Flags are usually in known-flags order: search from the last. */
@@ -994,9 +999,10 @@ static int parse_s(ctx *x, const line *ln, exstp_relay *r)
         r->flags |= UINT64_C(1) << k;
         hint = k + 1 < c->n_flags ? k + 1 : 0;
     }
-    slot->off = (uint32_t)(ln->args - x->base);
-    slot->len = (uint32_t)alen;
-    slot->flags = r->flags;
+    set[1] = set[0]; /* the newest first */
+    set[0].off = (uint32_t)(ln->args - x->base);
+    set[0].len = (uint32_t)alen;
+    set[0].flags = r->flags;
     return EXST_OK;
 }
 
@@ -1011,11 +1017,11 @@ static int parse_w(ctx *x, const line *ln, exstp_relay *r)
         const char *s = p + 10, *e = s;
         uint64_t v = 0;
         unsigned d;
-        while ((d = (unsigned)(unsigned char)*e - '0') <= 9 && e - s < 10) {
-            v = v * 10 + d;
+        while ((d = (unsigned)(unsigned char)*e - '0') <= 9) {
+            v = v * 10 + d; /* may wrap past ten digits: refused below */
             e++;
         }
-        if (e == ln->end && e > s && v <= UINT32_MAX) {
+        if (e == ln->end && e > s && e - s <= 10 && v <= UINT32_MAX) {
             r->bandwidth = (uint32_t)v;
             r->has_bandwidth = 1;
             return EXST_OK;
