@@ -95,12 +95,14 @@ static int perr(ctx *x, int code, const line *ln, const char *at,
 
 /* ---- small scanners (move nothing on failure) ------------------------ */
 
-/* For the few functions of the entry loop that the compiler would
- * otherwise keep out of line (they have two callers). */
+/* The entry loop's usual cases are inlined into it and the rest kept out
+ * of line, so the loop saves no registers for code it rarely runs. */
 #if defined(__GNUC__)
 #define HOT_INLINE static inline __attribute__((always_inline))
+#define COLD static __attribute__((noinline))
 #else
 #define HOT_INLINE static inline
+#define COLD static
 #endif
 
 /* The LF that ends the line at p, which must exist (prescan checked that
@@ -688,11 +690,9 @@ static int parse_preamble_line(ctx *x, const line *ln)
 
 /* ---- router status entries ------------------------------------------- */
 
-static int grow_relays(ctx *x, const line *ln)
+COLD int grow_relays_slow(ctx *x, const line *ln)
 {
     exst_consensus *c = x->c;
-    if (c->n_relays < x->relay_cap)
-        return EXST_OK;
     if (c->n_relays >= x->max_relays)
         return perr(x, EXST_ERR_LIMIT, ln, NULL,
                     "more than %zu router entries", x->max_relays);
@@ -707,6 +707,13 @@ static int grow_relays(ctx *x, const line *ln)
     c->relays = r;
     x->relay_cap = cap;
     return EXST_OK;
+}
+
+HOT_INLINE int grow_relays(ctx *x, const line *ln)
+{
+    if (x->c->n_relays < x->relay_cap)
+        return EXST_OK;
+    return grow_relays_slow(x, ln);
 }
 
 /* The fast path of parse_r reads fields up to the first byte that cannot
@@ -811,7 +818,7 @@ HOT_INLINE bool parse_r_fast(ctx *x, const line *ln, exstp_relay *r)
     return true;
 }
 
-static int parse_r(ctx *x, const line *ln, exstp_relay *r)
+COLD int parse_r_general(ctx *x, const line *ln, exstp_relay *r)
 {
     exst_consensus *c = x->c;
     const bool md = c->flavor == EXST_FLAVOR_MICRODESC;
@@ -828,8 +835,6 @@ static int parse_r(ctx *x, const line *ln, exstp_relay *r)
     const unsigned char *width = md ? width_md : width_ns;
     const char *end = ln->end;
     memset(r, 0, sizeof *r);
-    if (parse_r_fast(x, ln, r))
-        return EXST_OK;
     while (k < 8) {
         size_t w = width[k];
         if (w != 0 && p < end && *p == ' ')
@@ -911,6 +916,14 @@ static int parse_r(ctx *x, const line *ln, exstp_relay *r)
     return EXST_OK;
 }
 
+HOT_INLINE int parse_r(ctx *x, const line *ln, exstp_relay *r)
+{
+    memset(r, 0, sizeof *r);
+    if (parse_r_fast(x, ln, r))
+        return EXST_OK;
+    return parse_r_general(x, ln, r);
+}
+
 /* Short equal-length compare (flag names): cheaper inline than a call. */
 static inline bool same_bytes(const char *a, const char *b, size_t n)
 {
@@ -961,24 +974,15 @@ static inline bool same_line(const char *a, const char *b, size_t n)
     return load64(a + n - 8) == load64(b + n - 8);
 }
 
-static int parse_s(ctx *x, const line *ln, exstp_relay *r)
+/* An s line not in the cache: flag by flag, then cached in set. */
+COLD int parse_s_tokens(ctx *x, const line *ln, exstp_relay *r,
+                        struct scache *set)
 {
     const exst_consensus *c = x->c;
     const char *p = ln->args, *ts;
     size_t tl, hint = 0;
     char q[64];
     const size_t alen = (size_t)(ln->end - ln->args);
-    /* Two ways a set: two common flag sets that hash alike would
-     * otherwise evict each other all through the document. */
-    struct scache *set = &x->scache[(hash_bytes(ln->args, alen) & 127) * 2];
-    r->s_off = (uint32_t)(ln->start - x->base);
-    r->s_end = (uint32_t)(ln->end - x->base);
-    for (int w = 0; w < 2; w++)
-        if (set[w].len == alen && alen > 0 &&
-            same_line(x->base + set[w].off, ln->args, alen)) {
-            r->flags = set[w].flags;
-            return EXST_OK;
-        }
     while (next_tok(&p, ln->end, &ts, &tl)) {
         size_t k = hint, tried = 0;
         /* Flags are usually in known-flags order: search from the last. */
@@ -1006,27 +1010,28 @@ static int parse_s(ctx *x, const line *ln, exstp_relay *r)
     return EXST_OK;
 }
 
-static int parse_w(ctx *x, const line *ln, exstp_relay *r)
+HOT_INLINE int parse_s(ctx *x, const line *ln, exstp_relay *r)
+{
+    const size_t alen = (size_t)(ln->end - ln->args);
+    /* Two ways a set: two common flag sets that hash alike would
+     * otherwise evict each other all through the document. */
+    struct scache *set = &x->scache[(hash_bytes(ln->args, alen) & 127) * 2];
+    r->s_off = (uint32_t)(ln->start - x->base);
+    r->s_end = (uint32_t)(ln->end - x->base);
+    for (int w = 0; w < 2; w++)
+        if (set[w].len == alen && alen > 0 &&
+            same_line(x->base + set[w].off, ln->args, alen)) {
+            r->flags = set[w].flags;
+            return EXST_OK;
+        }
+    return parse_s_tokens(x, ln, r, set);
+}
+
+COLD int parse_w_tokens(ctx *x, const line *ln, exstp_relay *r)
 {
     const char *p = ln->args, *ts;
     size_t tl;
     char q[64];
-    /* The usual line, "w Bandwidth=N" alone (this is the entry's only w
-     * line, so no Bandwidth was seen before). */
-    if (ln->end - p > 10 && memcmp(p, "Bandwidth=", 10) == 0) {
-        const char *s = p + 10, *e = s;
-        uint64_t v = 0;
-        unsigned d;
-        while ((d = (unsigned)(unsigned char)*e - '0') <= 9) {
-            v = v * 10 + d; /* may wrap past ten digits: refused below */
-            e++;
-        }
-        if (e == ln->end && e > s && e - s <= 10 && v <= UINT32_MAX) {
-            r->bandwidth = (uint32_t)v;
-            r->has_bandwidth = 1;
-            return EXST_OK;
-        }
-    }
     while (next_tok(&p, ln->end, &ts, &tl)) {
         const char *eq = memchr(ts, '=', tl);
         if (eq == NULL)
@@ -1060,6 +1065,28 @@ static int parse_w(ctx *x, const line *ln, exstp_relay *r)
         /* Other keys (Measured= in votes, future ones) are ignored. */
     }
     return EXST_OK;
+}
+
+HOT_INLINE int parse_w(ctx *x, const line *ln, exstp_relay *r)
+{
+    const char *p = ln->args;
+    /* The usual line, "w Bandwidth=N" alone (this is the entry's only w
+     * line, so no Bandwidth was seen before). */
+    if (ln->end - p > 10 && memcmp(p, "Bandwidth=", 10) == 0) {
+        const char *s = p + 10, *e = s;
+        uint64_t v = 0;
+        unsigned d;
+        while ((d = (unsigned)(unsigned char)*e - '0') <= 9) {
+            v = v * 10 + d; /* may wrap past ten digits: refused below */
+            e++;
+        }
+        if (e == ln->end && e > s && e - s <= 10 && v <= UINT32_MAX) {
+            r->bandwidth = (uint32_t)v;
+            r->has_bandwidth = 1;
+            return EXST_OK;
+        }
+    }
+    return parse_w_tokens(x, ln, r);
 }
 
 /* p accept|reject PORTLIST: ascending ranges of 1..65535. */
@@ -1103,17 +1130,11 @@ static int parse_p(ctx *x, const line *ln)
     return EXST_OK;
 }
 
-static int parse_m(ctx *x, const line *ln)
+COLD int parse_m_tokens(ctx *x, const line *ln)
 {
     const char *p = ln->args, *ts;
     size_t tl;
     char q[64];
-    if (x->c->flavor != EXST_FLAVOR_MICRODESC)
-        return perr(x, EXST_ERR_SEMANTIC, ln, NULL,
-                    "\"m\" line in an ns consensus");
-    /* The usual line: the digest and nothing else. */
-    if (ln->end - ln->args == 43 && b64_all(ln->args, 43))
-        return EXST_OK;
     if (!next_tok(&p, ln->end, &ts, &tl) || tl != 43 ||
         !b64_all(ts, tl))
         return perr(x, EXST_ERR_SYNTAX, ln, ln->args,
@@ -1123,6 +1144,17 @@ static int parse_m(ctx *x, const line *ln)
     return EXST_OK;
 }
 
+HOT_INLINE int parse_m(ctx *x, const line *ln)
+{
+    if (x->c->flavor != EXST_FLAVOR_MICRODESC)
+        return perr(x, EXST_ERR_SEMANTIC, ln, NULL,
+                    "\"m\" line in an ns consensus");
+    /* The usual line: the digest and nothing else. */
+    if (ln->end - ln->args == 43 && b64_all(ln->args, 43))
+        return EXST_OK;
+    return parse_m_tokens(x, ln);
+}
+
 /* State of the entry being read. */
 typedef struct entry_state {
     exstp_relay *r;
@@ -1130,7 +1162,7 @@ typedef struct entry_state {
     line r_line;
 } entry_state;
 
-static int finish_entry(ctx *x, entry_state *es, const char *end_ptr)
+HOT_INLINE int finish_entry(ctx *x, entry_state *es, const char *end_ptr)
 {
     exst_consensus *c = x->c;
     if (es->r == NULL)
