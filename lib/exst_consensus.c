@@ -1089,8 +1089,46 @@ HOT_INLINE int parse_w(ctx *x, const line *ln, exstp_relay *r)
     return parse_w_tokens(x, ln, r);
 }
 
-/* p accept|reject PORTLIST: ascending ranges of 1..65535. */
-static int parse_p(ctx *x, const line *ln)
+/* "p accept|reject PORTLIST" as documents write it: one space, no extra
+ * argument, every item N or N-M with 1 <= N <= M <= 65535 in at most
+ * five digits.  True only when parse_p's general reading would accept the
+ * line; anything else is left to it.  Reads up to the line's LF. */
+HOT_INLINE bool parse_p_fast(const line *ln)
+{
+    const char *p = ln->args;
+    if (ln->end - p < 8 || p[6] != ' ' ||
+        !(memcmp(p, "accept", 6) == 0 || memcmp(p, "reject", 6) == 0))
+        return false;
+    p += 7;
+    for (;;) {
+        uint32_t lo, hi;
+        const char *e = scan_port(p, &lo);
+        if (e == NULL || lo == 0)
+            return false;
+        if (*e == '-') {
+            e = scan_port(e + 1, &hi);
+            if (e == NULL || hi < lo)
+                return false;
+        }
+        if (e == ln->end)
+            return true;
+        if (*e != ',')
+            return false;
+        p = e + 1;
+    }
+}
+
+/* p accept|reject PORTLIST: ranges of 1..65535. */
+COLD int parse_p_tokens(ctx *x, const line *ln);
+
+HOT_INLINE int parse_p(ctx *x, const line *ln)
+{
+    if (x->c->flavor != EXST_FLAVOR_MICRODESC && parse_p_fast(ln))
+        return EXST_OK;
+    return parse_p_tokens(x, ln);
+}
+
+COLD int parse_p_tokens(ctx *x, const line *ln)
 {
     const char *p = ln->args, *ts = NULL, *pl = NULL;
     size_t tl = 0, pn = 0;
