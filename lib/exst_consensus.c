@@ -99,10 +99,10 @@ static int perr(ctx *x, int code, const line *ln, const char *at,
  * of line, so the loop saves no registers for code it rarely runs. */
 #if defined(__GNUC__)
 #define HOT_INLINE static inline __attribute__((always_inline))
-#define COLD static __attribute__((noinline))
+#define COLD       static __attribute__((noinline))
 #else
 #define HOT_INLINE static inline
-#define COLD static
+#define COLD       static
 #endif
 
 /* The LF that ends the line at p, which must exist (prescan checked that
@@ -116,9 +116,9 @@ HOT_INLINE const char *find_lf(const char *p, const char *end)
         const __m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
         const __m128i b =
             _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
-        const unsigned m =
-            (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(a, lf)) |
-            (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, lf)) << 16;
+        const unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(a, lf)) |
+                           (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, lf))
+                               << 16;
         if (m != 0)
             return p + __builtin_ctz(m);
         p += 32;
@@ -274,29 +274,29 @@ static bool parse_ipv4(const char *p, size_t n)
  * byte, no compare per byte): bit 7 survives if all are base64, bit 6 if
  * all are alphanumeric (nicknames). */
 #define B64(v) (0x80 | (v))
-#define AN(v) (0xc0 | (v))
+#define AN(v)  (0xc0 | (v))
 static const unsigned char b64val[256] = {
-    ['A'] = AN(0), ['B'] = AN(1), ['C'] = AN(2), ['D'] = AN(3), ['E'] = AN(4),
-    ['F'] = AN(5), ['G'] = AN(6), ['H'] = AN(7), ['I'] = AN(8), ['J'] = AN(9),
-    ['K'] = AN(10), ['L'] = AN(11), ['M'] = AN(12), ['N'] = AN(13),
-    ['O'] = AN(14), ['P'] = AN(15), ['Q'] = AN(16), ['R'] = AN(17),
-    ['S'] = AN(18), ['T'] = AN(19), ['U'] = AN(20), ['V'] = AN(21),
-    ['W'] = AN(22), ['X'] = AN(23), ['Y'] = AN(24), ['Z'] = AN(25),
-    ['a'] = AN(26), ['b'] = AN(27), ['c'] = AN(28), ['d'] = AN(29),
-    ['e'] = AN(30), ['f'] = AN(31), ['g'] = AN(32), ['h'] = AN(33),
-    ['i'] = AN(34), ['j'] = AN(35), ['k'] = AN(36), ['l'] = AN(37),
-    ['m'] = AN(38), ['n'] = AN(39), ['o'] = AN(40), ['p'] = AN(41),
-    ['q'] = AN(42), ['r'] = AN(43), ['s'] = AN(44), ['t'] = AN(45),
-    ['u'] = AN(46), ['v'] = AN(47), ['w'] = AN(48), ['x'] = AN(49),
-    ['y'] = AN(50), ['z'] = AN(51), ['0'] = AN(52), ['1'] = AN(53),
-    ['2'] = AN(54), ['3'] = AN(55), ['4'] = AN(56), ['5'] = AN(57),
-    ['6'] = AN(58), ['7'] = AN(59), ['8'] = AN(60), ['9'] = AN(61),
-    ['+'] = B64(62), ['/'] = B64(63),
+    ['A'] = AN(0),  ['B'] = AN(1),  ['C'] = AN(2),   ['D'] = AN(3),
+    ['E'] = AN(4),  ['F'] = AN(5),  ['G'] = AN(6),   ['H'] = AN(7),
+    ['I'] = AN(8),  ['J'] = AN(9),  ['K'] = AN(10),  ['L'] = AN(11),
+    ['M'] = AN(12), ['N'] = AN(13), ['O'] = AN(14),  ['P'] = AN(15),
+    ['Q'] = AN(16), ['R'] = AN(17), ['S'] = AN(18),  ['T'] = AN(19),
+    ['U'] = AN(20), ['V'] = AN(21), ['W'] = AN(22),  ['X'] = AN(23),
+    ['Y'] = AN(24), ['Z'] = AN(25), ['a'] = AN(26),  ['b'] = AN(27),
+    ['c'] = AN(28), ['d'] = AN(29), ['e'] = AN(30),  ['f'] = AN(31),
+    ['g'] = AN(32), ['h'] = AN(33), ['i'] = AN(34),  ['j'] = AN(35),
+    ['k'] = AN(36), ['l'] = AN(37), ['m'] = AN(38),  ['n'] = AN(39),
+    ['o'] = AN(40), ['p'] = AN(41), ['q'] = AN(42),  ['r'] = AN(43),
+    ['s'] = AN(44), ['t'] = AN(45), ['u'] = AN(46),  ['v'] = AN(47),
+    ['w'] = AN(48), ['x'] = AN(49), ['y'] = AN(50),  ['z'] = AN(51),
+    ['0'] = AN(52), ['1'] = AN(53), ['2'] = AN(54),  ['3'] = AN(55),
+    ['4'] = AN(56), ['5'] = AN(57), ['6'] = AN(58),  ['7'] = AN(59),
+    ['8'] = AN(60), ['9'] = AN(61), ['+'] = B64(62), ['/'] = B64(63),
 };
 #undef AN
 #undef B64
-#define B64_OK 0x80
-#define B64_ALNUM 0x40
+#define B64_OK        0x80
+#define B64_ALNUM     0x40
 #define B64_VALUE(ch) (b64val[(unsigned char)(ch)] & 0x3f)
 
 /* Index of the first byte that is not in the base64 alphabet, or n. */
@@ -316,8 +316,8 @@ static inline unsigned b64_and(const char *p, size_t n)
     unsigned acc = B64_OK | B64_ALNUM;
     size_t i = 0;
     for (; i + 4 <= n; i += 4)
-        acc &= (unsigned)(b64val[u[i]] & b64val[u[i + 1]] &
-                          b64val[u[i + 2]] & b64val[u[i + 3]]);
+        acc &= (unsigned)(b64val[u[i]] & b64val[u[i + 1]] & b64val[u[i + 2]] &
+                          b64val[u[i + 3]]);
     for (; i < n; i++)
         acc &= b64val[u[i]];
     return acc;
@@ -391,7 +391,7 @@ static bool valid_id(const char *p, size_t n)
 static int id_cmp(const char *a, const char *b)
 {
     int i = 0;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && \
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&    \
     defined(__GNUC__)
     /* Skip the common prefix a word at a time (sorted neighbours share a
      * few characters); the first differing character decides. */
@@ -799,8 +799,8 @@ HOT_INLINE bool parse_r_fast(ctx *x, const line *ln, exstp_relay *r)
     const char *nick = p;
 #if defined(__SSE2__)
     if (end - p >= 16) { /* the run of letters and digits, 16 at a time */
-        const unsigned m = (unsigned)_mm_movemask_epi8(alnum_16(
-            _mm_loadu_si128((const __m128i *)(const void *)p)));
+        const unsigned m = (unsigned)_mm_movemask_epi8(
+            alnum_16(_mm_loadu_si128((const __m128i *)(const void *)p)));
         p += __builtin_ctz(~m); /* 16 when all are: the loop goes on */
     }
 #endif
@@ -809,8 +809,7 @@ HOT_INLINE bool parse_r_fast(ctx *x, const line *ln, exstp_relay *r)
     const size_t nick_len = (size_t)(p - nick);
     /* " ID[ DIGEST] DATE TIME " up to the address */
     const size_t fixed = md ? 1 + 28 + 11 + 9 : 1 + 28 + 28 + 11 + 9;
-    if (nick_len < 1 || nick_len > 19 || *p != ' ' ||
-        (size_t)(end - p) < fixed)
+    if (nick_len < 1 || nick_len > 19 || *p != ' ' || (size_t)(end - p) < fixed)
         return false;
     const char *id = p + 1;
     if (id[27] != ' ' || !valid_id(id, 27))
@@ -894,8 +893,7 @@ COLD int parse_r_general(ctx *x, const line *ln, exstp_relay *r)
         while (b64val[(unsigned char)t[0][i]] & B64_ALNUM)
             i++;
         return perr(x, EXST_ERR_SYNTAX, ln, t[0] + i,
-                    "\"r\" line: invalid nickname '%s'",
-                    QUOTE(q, t[0], n[0]));
+                    "\"r\" line: invalid nickname '%s'", QUOTE(q, t[0], n[0]));
     }
     if (!valid_id(t[1], n[1]))
         return perr(x, EXST_ERR_SYNTAX, ln, t[1],

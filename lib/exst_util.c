@@ -278,9 +278,12 @@ char *exst_time_iso(char buf[21], int64_t t)
         memcpy(buf, "0000-00-00T00:00:00Z", 21);
         return buf;
     }
-    const unsigned f[7] = {(unsigned)y / 100,         (unsigned)y % 100,
-                           (unsigned)m,               (unsigned)d,
-                           (unsigned)(secs / 3600),   (unsigned)(secs / 60 % 60),
+    const unsigned f[7] = {(unsigned)y / 100,
+                           (unsigned)y % 100,
+                           (unsigned)m,
+                           (unsigned)d,
+                           (unsigned)(secs / 3600),
+                           (unsigned)(secs / 60 % 60),
                            (unsigned)(secs % 60)};
     /* Two digits a field, at fixed places: "YYYY-MM-DDThh:mm:ssZ". */
     static const unsigned char at[7] = {0, 2, 5, 8, 11, 14, 17};
