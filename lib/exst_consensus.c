@@ -3,12 +3,20 @@
  * exst_consensus.c - the network-status-consensus-3 parser.
  *
  * The document is copied (or decompressed) once into memory the consensus
- * owns; every line is then visited once with memchr, and the parser keeps
- * only offsets of what the writer may edit (the known-flags line, each
- * entry's s line and end, the footer) so an unmodified document re-emits
- * byte for byte.  Nothing in the input is trusted: every number is range
- * checked, every identity decoded with a length check, entry order and
- * known-flags order verified, and each error names the line and column.
+ * owns; every line is then visited once, and the parser keeps only offsets
+ * of what the writer may edit (the known-flags line, each entry's s line
+ * and end, the footer) so an unmodified document re-emits byte for byte.
+ * Nothing in the input is trusted: every number is range checked, every
+ * identity decoded with a length check, entry order and known-flags order
+ * verified, and each error names the line and column.
+ *
+ * The router entries are nearly all of a document, and their lines are
+ * read by parse_entries: each usual line (an r line with single spaces and
+ * valid fields, a cached s line, "w Bandwidth=N", a bare m digest, a plain
+ * p port list) takes an inlined fast path that accepts only what the
+ * general reading would accept, with the same results; everything else,
+ * errors included, goes through the general reading, so messages and
+ * positions do not depend on which path saw the line.
  */
 #include <stdlib.h>
 #include <string.h>
