@@ -3,17 +3,29 @@
  * exst_consensus.c - the network-status-consensus-3 parser.
  *
  * The document is copied (or decompressed) once into memory the consensus
- * owns; every line is then visited once with memchr, and the parser keeps
- * only offsets of what the writer may edit (the known-flags line, each
- * entry's s line and end, the footer) so an unmodified document re-emits
- * byte for byte.  Nothing in the input is trusted: every number is range
- * checked, every identity decoded with a length check, entry order and
- * known-flags order verified, and each error names the line and column.
+ * owns; every line is then visited once, and the parser keeps only offsets
+ * of what the writer may edit (the known-flags line, each entry's s line
+ * and end, the footer) so an unmodified document re-emits byte for byte.
+ * Nothing in the input is trusted: every number is range checked, every
+ * identity decoded with a length check, entry order and known-flags order
+ * verified, and each error names the line and column.
+ *
+ * The router entries are nearly all of a document, and their lines are
+ * read by parse_entries: each usual line (an r line with single spaces and
+ * valid fields, a cached s line, "w Bandwidth=N", a bare m digest, a plain
+ * p port list) takes an inlined fast path that accepts only what the
+ * general reading would accept, with the same results; everything else,
+ * errors included, goes through the general reading, so messages and
+ * positions do not depend on which path saw the line.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "exst_consensus_int.h"
 #include "exst_decomp_int.h"
@@ -42,12 +54,16 @@ typedef struct ctx {
     size_t relay_cap;
     /* s lines already parsed, by hash: most entries repeat one of a few
      * dozen flag sets, so a repeat costs a hash and a compare instead of a
-     * token-by-token lookup (SCACHE_SIZE entries, direct mapped). */
+     * token-by-token lookup (256 entries, two ways a set). */
     struct scache {
         uint32_t off;   /* the line's arguments in the document */
         uint32_t len;   /* 0: empty slot */
         uint64_t flags;
-    } scache[256];
+    } scache[256]; /* 128 sets of two */
+    /* The last publication time (date, space, time) that parse_date
+     * accepted: microdesc consensuses give every entry the same one. */
+    char pub[19];
+    bool have_pub;
     /* preamble bookkeeping */
     unsigned seen_version, seen_status, seen_method, seen_va, seen_fu,
         seen_vu, seen_flags, seen_params;
@@ -86,6 +102,38 @@ static int perr(ctx *x, int code, const line *ln, const char *at,
 #define QUOTE(buf, p, n) (exstp_escape((buf), sizeof(buf), (p), (n)), (buf))
 
 /* ---- small scanners (move nothing on failure) ------------------------ */
+
+/* The entry loop's usual cases are inlined into it and the rest kept out
+ * of line, so the loop saves no registers for code it rarely runs. */
+#if defined(__GNUC__)
+#define HOT_INLINE static inline __attribute__((always_inline))
+#define COLD       static __attribute__((noinline))
+#else
+#define HOT_INLINE static inline
+#define COLD       static
+#endif
+
+/* The LF that ends the line at p, which must exist (prescan checked that
+ * the document ends with one).  Most lines are short, so memchr's set-up
+ * costs more than the search; 32 bytes a step where SSE2 is there. */
+HOT_INLINE const char *find_lf(const char *p, const char *end)
+{
+#if defined(__SSE2__)
+    const __m128i lf = _mm_set1_epi8('\n');
+    while (end - p >= 32) {
+        const __m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
+        const __m128i b =
+            _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+        const unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(a, lf)) |
+                           (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, lf))
+                               << 16;
+        if (m != 0)
+            return p + __builtin_ctz(m);
+        p += 32;
+    }
+#endif
+    return memchr(p, '\n', (size_t)(end - p));
+}
 
 static inline bool is_digit(char ch)
 {
@@ -200,40 +248,64 @@ static bool parse_date(const char *d, size_t dn, const char *t, size_t tn,
     return true;
 }
 
+/* Dotted quad: four parts of one to three digits, each at most 255
+ * (leading zeros allowed, as tor's inet_aton does). */
 static bool parse_ipv4(const char *p, size_t n)
 {
-    int parts = 0;
-    size_t i = 0;
-    while (parts < 4) {
-        size_t s = i;
-        unsigned v = 0;
-        while (i < n && is_digit(p[i]) && i - s < 3)
-            v = v * 10 + (unsigned)(p[i++] - '0');
-        if (i == s || v > 255)
+    if (n < 7 || n > 15)
+        return false;
+    const char *e = p + n;
+    for (int part = 0;; part++) {
+        unsigned v = (unsigned)(unsigned char)*p++ - '0';
+        if (v > 9)
             return false;
-        parts++;
-        if (parts < 4) {
-            if (i >= n || p[i] != '.')
-                return false;
-            i++;
+        for (int k = 0; k < 2 && p < e; k++) {
+            const unsigned d = (unsigned)(unsigned char)*p - '0';
+            if (d > 9)
+                break;
+            v = v * 10 + d;
+            p++;
         }
+        if (v > 255)
+            return false;
+        if (part == 3)
+            return p == e;
+        if (e - p < 2 || *p != '.')
+            return false;
+        p++;
     }
-    return i == n;
 }
 
-static const signed char b64val[256] = {
-    ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,
-    ['G'] = 7,  ['H'] = 8,  ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12,
-    ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17, ['R'] = 18,
-    ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
-    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30,
-    ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36,
-    ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
-    ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
-    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54,
-    ['2'] = 55, ['3'] = 56, ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60,
-    ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
+/* Base64 alphabet: 0x80 | value (0 to 63) for the 64 characters, plus
+ * 0x40 for the 62 that are letters or digits; 0 for every other byte.
+ * A run of bytes is checked by ANDing table entries (two instructions a
+ * byte, no compare per byte): bit 7 survives if all are base64, bit 6 if
+ * all are alphanumeric (nicknames). */
+#define B64(v) (0x80 | (v))
+#define AN(v)  (0xc0 | (v))
+static const unsigned char b64val[256] = {
+    ['A'] = AN(0),  ['B'] = AN(1),  ['C'] = AN(2),   ['D'] = AN(3),
+    ['E'] = AN(4),  ['F'] = AN(5),  ['G'] = AN(6),   ['H'] = AN(7),
+    ['I'] = AN(8),  ['J'] = AN(9),  ['K'] = AN(10),  ['L'] = AN(11),
+    ['M'] = AN(12), ['N'] = AN(13), ['O'] = AN(14),  ['P'] = AN(15),
+    ['Q'] = AN(16), ['R'] = AN(17), ['S'] = AN(18),  ['T'] = AN(19),
+    ['U'] = AN(20), ['V'] = AN(21), ['W'] = AN(22),  ['X'] = AN(23),
+    ['Y'] = AN(24), ['Z'] = AN(25), ['a'] = AN(26),  ['b'] = AN(27),
+    ['c'] = AN(28), ['d'] = AN(29), ['e'] = AN(30),  ['f'] = AN(31),
+    ['g'] = AN(32), ['h'] = AN(33), ['i'] = AN(34),  ['j'] = AN(35),
+    ['k'] = AN(36), ['l'] = AN(37), ['m'] = AN(38),  ['n'] = AN(39),
+    ['o'] = AN(40), ['p'] = AN(41), ['q'] = AN(42),  ['r'] = AN(43),
+    ['s'] = AN(44), ['t'] = AN(45), ['u'] = AN(46),  ['v'] = AN(47),
+    ['w'] = AN(48), ['x'] = AN(49), ['y'] = AN(50),  ['z'] = AN(51),
+    ['0'] = AN(52), ['1'] = AN(53), ['2'] = AN(54),  ['3'] = AN(55),
+    ['4'] = AN(56), ['5'] = AN(57), ['6'] = AN(58),  ['7'] = AN(59),
+    ['8'] = AN(60), ['9'] = AN(61), ['+'] = B64(62), ['/'] = B64(63),
 };
+#undef AN
+#undef B64
+#define B64_OK        0x80
+#define B64_ALNUM     0x40
+#define B64_VALUE(ch) (b64val[(unsigned char)(ch)] & 0x3f)
 
 /* Index of the first byte that is not in the base64 alphabet, or n. */
 static size_t b64_span(const char *p, size_t n)
@@ -244,19 +316,65 @@ static size_t b64_span(const char *p, size_t n)
     return i;
 }
 
-/* All n bytes in the base64 alphabet?  Branch-free: this runs over every
- * identity, digest and microdescriptor hash. */
-static inline bool b64_all(const char *p, size_t n)
+/* AND of the table entries of n bytes (B64_OK and B64_ALNUM survive only
+ * if every byte has them). */
+static inline unsigned b64_and(const char *p, size_t n)
 {
     const unsigned char *u = (const unsigned char *)p;
-    int ok = 1;
+    unsigned acc = B64_OK | B64_ALNUM;
     size_t i = 0;
     for (; i + 4 <= n; i += 4)
-        ok &= (b64val[u[i]] != 0) & (b64val[u[i + 1]] != 0) &
-              (b64val[u[i + 2]] != 0) & (b64val[u[i + 3]] != 0);
+        acc &= (unsigned)(b64val[u[i]] & b64val[u[i + 1]] & b64val[u[i + 2]] &
+                          b64val[u[i + 3]]);
     for (; i < n; i++)
-        ok &= b64val[u[i]] != 0;
-    return ok != 0;
+        acc &= b64val[u[i]];
+    return acc;
+}
+
+#if defined(__SSE2__)
+/* The 16 bytes at p all in the base64 alphabet?  Letters are the bytes
+ * that OR 0x20 maps into 'a'..'z', digits '0'..'9', and '+' and '/' the
+ * two that OR 4 maps to '/'; each range test is one add and one signed
+ * compare on bytes biased by 0x80. */
+static inline __m128i alnum_16(__m128i x)
+{
+    const __m128i lc = _mm_or_si128(x, _mm_set1_epi8(0x20));
+    const __m128i letter =
+        _mm_cmplt_epi8(_mm_add_epi8(lc, _mm_set1_epi8((char)(0x80 - 'a'))),
+                       _mm_set1_epi8((char)(-128 + 26)));
+    const __m128i digit =
+        _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '0'))),
+                       _mm_set1_epi8((char)(-128 + 10)));
+    return _mm_or_si128(letter, digit);
+}
+
+static inline int b64_16(const char *p)
+{
+    const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    const __m128i sym =
+        _mm_cmpeq_epi8(_mm_or_si128(x, _mm_set1_epi8(4)), _mm_set1_epi8('/'));
+    const __m128i ok = _mm_or_si128(alnum_16(x), sym);
+    return _mm_movemask_epi8(ok) == 0xffff;
+}
+#endif
+
+/* All n bytes in the base64 alphabet?  This runs over every identity,
+ * digest and microdescriptor hash: sixteen bytes at a time where SSE2 is
+ * there (the last block overlapping the one before). */
+static inline bool b64_all(const char *p, size_t n)
+{
+#if defined(__SSE2__)
+    if (n >= 16) {
+        int ok = 1;
+        size_t i = 0;
+        for (; i + 16 <= n; i += 16)
+            ok &= b64_16(p + i);
+        if (i < n)
+            ok &= b64_16(p + n - 16);
+        return ok != 0;
+    }
+#endif
+    return (b64_and(p, n) & B64_OK) != 0;
 }
 
 /*
@@ -272,7 +390,7 @@ static bool valid_id(const char *p, size_t n)
 {
     if (n != 27 || !b64_all(p, n))
         return false;
-    return ((b64val[(unsigned char)p[26]] - 1) & 3) == 0;
+    return (B64_VALUE(p[26]) & 3) == 0;
 }
 
 /* Order of two validated identities, as memcmp on their decoded bytes:
@@ -280,8 +398,23 @@ static bool valid_id(const char *p, size_t n)
  * ASCII codes) character by character is the same comparison. */
 static int id_cmp(const char *a, const char *b)
 {
-    for (int i = 0; i < 27; i++) {
-        int d = b64val[(unsigned char)a[i]] - b64val[(unsigned char)b[i]];
+    int i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&    \
+    defined(__GNUC__)
+    /* Skip the common prefix a word at a time (sorted neighbours share a
+     * few characters); the first differing character decides. */
+    for (; i + 8 <= 27; i += 8) {
+        uint64_t u, v;
+        memcpy(&u, a + i, 8);
+        memcpy(&v, b + i, 8);
+        if (u != v) {
+            i += __builtin_ctzll(u ^ v) >> 3;
+            break;
+        }
+    }
+#endif
+    for (; i < 27; i++) {
+        int d = B64_VALUE(a[i]) - B64_VALUE(b[i]);
         if (d != 0)
             return d;
     }
@@ -303,6 +436,9 @@ void exstp_relay_id(const exst_consensus *c, size_t i, uint8_t out[20])
 }
 
 /* ---- line reading ---------------------------------------------------- */
+
+static int skip_object(ctx *x, const char **pp, const char *end,
+                       unsigned long *lineno);
 
 /* Split the line at [s, e) into keyword and arguments. */
 static void split_line(line *ln, const char *s, const char *e,
@@ -582,11 +718,9 @@ static int parse_preamble_line(ctx *x, const line *ln)
 
 /* ---- router status entries ------------------------------------------- */
 
-static int grow_relays(ctx *x, const line *ln)
+COLD int grow_relays_slow(ctx *x, const line *ln)
 {
     exst_consensus *c = x->c;
-    if (c->n_relays < x->relay_cap)
-        return EXST_OK;
     if (c->n_relays >= x->max_relays)
         return perr(x, EXST_ERR_LIMIT, ln, NULL,
                     "more than %zu router entries", x->max_relays);
@@ -603,7 +737,122 @@ static int grow_relays(ctx *x, const line *ln)
     return EXST_OK;
 }
 
-static int parse_r(ctx *x, const line *ln, exstp_relay *r)
+HOT_INLINE int grow_relays(ctx *x, const line *ln)
+{
+    if (x->c->n_relays < x->relay_cap)
+        return EXST_OK;
+    return grow_relays_slow(x, ln);
+}
+
+/* The fast path of parse_r reads fields up to the first byte that cannot
+ * continue them and lets the caller check what follows; the LF that ends
+ * every line stops each run, so nothing reads past the line. */
+
+/* A dotted quad of one to three digits a part, each part at most 255. */
+HOT_INLINE const char *scan_ipv4(const char *p)
+{
+    for (int part = 0;; part++) {
+        unsigned v = (unsigned)(unsigned char)p[0] - '0';
+        if (v > 9)
+            return NULL;
+        unsigned d = (unsigned)(unsigned char)p[1] - '0';
+        if (d > 9) {
+            p += 1;
+        } else {
+            v = v * 10 + d;
+            d = (unsigned)(unsigned char)p[2] - '0';
+            if (d > 9) {
+                p += 2;
+            } else {
+                if (v * 10 + d > 255)
+                    return NULL;
+                p += 3;
+            }
+        }
+        if (part == 3)
+            return p;
+        if (*p != '.')
+            return NULL;
+        p++;
+    }
+}
+
+/* One to five digits, at most 65535. */
+HOT_INLINE const char *scan_port(const char *p, uint32_t *out)
+{
+    const char *s = p;
+    uint32_t v = 0;
+    unsigned d;
+    while ((d = (unsigned)(unsigned char)*p - '0') <= 9) {
+        v = v * 10 + d; /* may wrap past five digits: refused below */
+        p++;
+    }
+    if (p == s || p - s > 5 || v > 65535)
+        return NULL;
+    *out = v;
+    return p;
+}
+
+/*
+ * The r line as documents write it: single spaces, no extra arguments and
+ * every field valid.  Fills r and returns true only when the general
+ * reading below would accept the line and find the same fields; on false
+ * the general reading runs and reports whatever is wrong.  It takes a
+ * quarter of the instructions, and r lines are a third of the parse.
+ */
+HOT_INLINE bool parse_r_fast(ctx *x, const line *ln, exstp_relay *r)
+{
+    const bool md = x->c->flavor == EXST_FLAVOR_MICRODESC;
+    const char *p = ln->args, *end = ln->end;
+    const char *nick = p;
+#if defined(__SSE2__)
+    if (end - p >= 16) { /* the run of letters and digits, 16 at a time */
+        const unsigned m = (unsigned)_mm_movemask_epi8(
+            alnum_16(_mm_loadu_si128((const __m128i *)(const void *)p)));
+        p += __builtin_ctz(~m); /* 16 when all are: the loop goes on */
+    }
+#endif
+    while (b64val[(unsigned char)*p] & B64_ALNUM)
+        p++;
+    const size_t nick_len = (size_t)(p - nick);
+    /* " ID[ DIGEST] DATE TIME " up to the address */
+    const size_t fixed = md ? 1 + 28 + 11 + 9 : 1 + 28 + 28 + 11 + 9;
+    if (nick_len < 1 || nick_len > 19 || *p != ' ' || (size_t)(end - p) < fixed)
+        return false;
+    const char *id = p + 1;
+    if (id[27] != ' ' || !valid_id(id, 27))
+        return false;
+    const char *d = id + 28;
+    if (!md) {
+        if (d[27] != ' ' || !b64_all(d, 27))
+            return false;
+        d += 28;
+    }
+    if (d[10] != ' ' || d[19] != ' ')
+        return false;
+    if (!(x->have_pub && memcmp(d, x->pub, 19) == 0)) {
+        if (!parse_date(d, 10, d + 11, 8, NULL))
+            return false;
+        memcpy(x->pub, d, 19);
+        x->have_pub = true;
+    }
+    const char *addr = d + 20, *addr_end = scan_ipv4(addr);
+    uint32_t orport, dirport;
+    if (addr_end == NULL || *addr_end != ' ' ||
+        (p = scan_port(addr_end + 1, &orport)) == NULL || *p != ' ' ||
+        (p = scan_port(p + 1, &dirport)) == NULL || p != end)
+        return false;
+    r->or_port = orport;
+    r->id_off = (uint32_t)(id - x->base);
+    r->nick_off = (uint32_t)(nick - x->base);
+    r->nick_len = (uint8_t)nick_len;
+    r->addr_off = (uint32_t)(addr - x->base);
+    r->addr_len = (uint8_t)(addr_end - addr);
+    r->line = (uint32_t)ln->no;
+    return true;
+}
+
+COLD int parse_r_general(ctx *x, const line *ln, exstp_relay *r)
 {
     exst_consensus *c = x->c;
     const bool md = c->flavor == EXST_FLAVOR_MICRODESC;
@@ -647,13 +896,12 @@ static int parse_r(ctx *x, const line *ln, exstp_relay *r)
     if (n[0] < 1 || n[0] > 19)
         return perr(x, EXST_ERR_SYNTAX, ln, t[0],
                     "\"r\" line: nickname must be 1 to 19 characters");
-    for (size_t i = 0; i < n[0]; i++) {
-        char ch = t[0][i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-              is_digit(ch)))
-            return perr(x, EXST_ERR_SYNTAX, ln, t[0] + i,
-                        "\"r\" line: invalid nickname '%s'",
-                        QUOTE(q, t[0], n[0]));
+    if (!(b64_and(t[0], n[0]) & B64_ALNUM)) {
+        size_t i = 0;
+        while (b64val[(unsigned char)t[0][i]] & B64_ALNUM)
+            i++;
+        return perr(x, EXST_ERR_SYNTAX, ln, t[0] + i,
+                    "\"r\" line: invalid nickname '%s'", QUOTE(q, t[0], n[0]));
     }
     if (!valid_id(t[1], n[1]))
         return perr(x, EXST_ERR_SYNTAX, ln, t[1],
@@ -667,10 +915,17 @@ static int parse_r(ctx *x, const line *ln, exstp_relay *r)
                         "characters of base64", QUOTE(q, t[2], n[2]));
         i = 3;
     }
-    if (!parse_date(t[i], n[i], t[i + 1], n[i + 1], NULL))
-        return perr(x, EXST_ERR_SYNTAX, ln, t[i],
-                    "\"r\" line: expected a publication time as "
-                    "YYYY-MM-DD HH:MM:SS");
+    const bool pub_run = n[i] == 10 && n[i + 1] == 8 && t[i + 1] == t[i] + 11;
+    if (!(pub_run && x->have_pub && memcmp(t[i], x->pub, 19) == 0)) {
+        if (!parse_date(t[i], n[i], t[i + 1], n[i + 1], NULL))
+            return perr(x, EXST_ERR_SYNTAX, ln, t[i],
+                        "\"r\" line: expected a publication time as "
+                        "YYYY-MM-DD HH:MM:SS");
+        if (pub_run) {
+            memcpy(x->pub, t[i], 19);
+            x->have_pub = true;
+        }
+    }
     if (!parse_ipv4(t[i + 2], n[i + 2]))
         return perr(x, EXST_ERR_SYNTAX, ln, t[i + 2],
                     "\"r\" line: invalid IPv4 address '%s'",
@@ -694,6 +949,14 @@ static int parse_r(ctx *x, const line *ln, exstp_relay *r)
     return EXST_OK;
 }
 
+HOT_INLINE int parse_r(ctx *x, const line *ln, exstp_relay *r)
+{
+    memset(r, 0, sizeof *r);
+    if (parse_r_fast(x, ln, r))
+        return EXST_OK;
+    return parse_r_general(x, ln, r);
+}
+
 /* Short equal-length compare (flag names): cheaper inline than a call. */
 static inline bool same_bytes(const char *a, const char *b, size_t n)
 {
@@ -703,51 +966,56 @@ static inline bool same_bytes(const char *a, const char *b, size_t n)
     return true;
 }
 
+static inline uint64_t load64(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* A cache slot for an s line's arguments.  From eight bytes on, three
+ * words (first, middle, last) and the length tell the usual flag sets
+ * apart; a collision only costs a token-by-token read. */
 static inline uint32_t hash_bytes(const char *p, size_t n)
 {
     uint64_t h = n * UINT64_C(0x9E3779B97F4A7C15);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t v;
-        memcpy(&v, p + i, 8);
-        h = (h ^ v) * UINT64_C(0xFF51AFD7ED558CCD);
+    if (n >= 8) {
+        h ^= load64(p) * UINT64_C(0xFF51AFD7ED558CCD);
+        h ^= load64(p + (n - 8) / 2) * UINT64_C(0xC4CEB9FE1A85EC53);
+        h ^= load64(p + n - 8) * UINT64_C(0x100000001B3);
+        h *= UINT64_C(0x9E3779B97F4A7C15);
+        h ^= h >> 29;
+        return (uint32_t)((h * UINT64_C(0xBF58476D1CE4E5B9)) >> 40);
     }
-    for (; i < n; i++)
+    for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)p[i]) * UINT64_C(0x100000001B3);
     return (uint32_t)(h >> 40);
 }
 
+/* Equal n bytes?  Words at a time, the last one overlapping. */
 static inline bool same_line(const char *a, const char *b, size_t n)
 {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t u, v;
-        memcpy(&u, a + i, 8);
-        memcpy(&v, b + i, 8);
-        if (u != v)
-            return false;
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            if (a[i] != b[i])
+                return false;
+        return true;
     }
-    for (; i < n; i++)
-        if (a[i] != b[i])
+    for (size_t i = 0; i + 8 < n; i += 8)
+        if (load64(a + i) != load64(b + i))
             return false;
-    return true;
+    return load64(a + n - 8) == load64(b + n - 8);
 }
 
-static int parse_s(ctx *x, const line *ln, exstp_relay *r)
+/* An s line not in the cache: flag by flag, then cached in set. */
+COLD int parse_s_tokens(ctx *x, const line *ln, exstp_relay *r,
+                        struct scache *set)
 {
     const exst_consensus *c = x->c;
     const char *p = ln->args, *ts;
     size_t tl, hint = 0;
     char q[64];
     const size_t alen = (size_t)(ln->end - ln->args);
-    struct scache *slot = &x->scache[hash_bytes(ln->args, alen) & 255];
-    r->s_off = (uint32_t)(ln->start - x->base);
-    r->s_end = (uint32_t)(ln->end - x->base);
-    if (slot->len == alen && alen > 0 &&
-        same_line(x->base + slot->off, ln->args, alen)) {
-        r->flags = slot->flags;
-        return EXST_OK;
-    }
     while (next_tok(&p, ln->end, &ts, &tl)) {
         size_t k = hint, tried = 0;
         /* Flags are usually in known-flags order: search from the last. */
@@ -768,13 +1036,31 @@ static int parse_s(ctx *x, const line *ln, exstp_relay *r)
         r->flags |= UINT64_C(1) << k;
         hint = k + 1 < c->n_flags ? k + 1 : 0;
     }
-    slot->off = (uint32_t)(ln->args - x->base);
-    slot->len = (uint32_t)alen;
-    slot->flags = r->flags;
+    set[1] = set[0]; /* the newest first */
+    set[0].off = (uint32_t)(ln->args - x->base);
+    set[0].len = (uint32_t)alen;
+    set[0].flags = r->flags;
     return EXST_OK;
 }
 
-static int parse_w(ctx *x, const line *ln, exstp_relay *r)
+HOT_INLINE int parse_s(ctx *x, const line *ln, exstp_relay *r)
+{
+    const size_t alen = (size_t)(ln->end - ln->args);
+    /* Two ways a set: two common flag sets that hash alike would
+     * otherwise evict each other all through the document. */
+    struct scache *set = &x->scache[(hash_bytes(ln->args, alen) & 127) * 2];
+    r->s_off = (uint32_t)(ln->start - x->base);
+    r->s_end = (uint32_t)(ln->end - x->base);
+    for (int w = 0; w < 2; w++)
+        if (set[w].len == alen && alen > 0 &&
+            same_line(x->base + set[w].off, ln->args, alen)) {
+            r->flags = set[w].flags;
+            return EXST_OK;
+        }
+    return parse_s_tokens(x, ln, r, set);
+}
+
+COLD int parse_w_tokens(ctx *x, const line *ln, exstp_relay *r)
 {
     const char *p = ln->args, *ts;
     size_t tl;
@@ -814,8 +1100,68 @@ static int parse_w(ctx *x, const line *ln, exstp_relay *r)
     return EXST_OK;
 }
 
-/* p accept|reject PORTLIST: ascending ranges of 1..65535. */
-static int parse_p(ctx *x, const line *ln)
+HOT_INLINE int parse_w(ctx *x, const line *ln, exstp_relay *r)
+{
+    const char *p = ln->args;
+    /* The usual line, "w Bandwidth=N" alone (this is the entry's only w
+     * line, so no Bandwidth was seen before). */
+    if (ln->end - p > 10 && memcmp(p, "Bandwidth=", 10) == 0) {
+        const char *s = p + 10, *e = s;
+        uint64_t v = 0;
+        unsigned d;
+        while ((d = (unsigned)(unsigned char)*e - '0') <= 9) {
+            v = v * 10 + d; /* may wrap past ten digits: refused below */
+            e++;
+        }
+        if (e == ln->end && e > s && e - s <= 10 && v <= UINT32_MAX) {
+            r->bandwidth = (uint32_t)v;
+            r->has_bandwidth = 1;
+            return EXST_OK;
+        }
+    }
+    return parse_w_tokens(x, ln, r);
+}
+
+/* "p accept|reject PORTLIST" as documents write it: one space, no extra
+ * argument, every item N or N-M with 1 <= N <= M <= 65535 in at most
+ * five digits.  True only when parse_p's general reading would accept the
+ * line; anything else is left to it.  Reads up to the line's LF. */
+HOT_INLINE bool parse_p_fast(const line *ln)
+{
+    const char *p = ln->args;
+    if (ln->end - p < 8 || p[6] != ' ' ||
+        !(memcmp(p, "accept", 6) == 0 || memcmp(p, "reject", 6) == 0))
+        return false;
+    p += 7;
+    for (;;) {
+        uint32_t lo, hi;
+        const char *e = scan_port(p, &lo);
+        if (e == NULL || lo == 0)
+            return false;
+        if (*e == '-') {
+            e = scan_port(e + 1, &hi);
+            if (e == NULL || hi < lo)
+                return false;
+        }
+        if (e == ln->end)
+            return true;
+        if (*e != ',')
+            return false;
+        p = e + 1;
+    }
+}
+
+/* p accept|reject PORTLIST: ranges of 1..65535. */
+COLD int parse_p_tokens(ctx *x, const line *ln);
+
+HOT_INLINE int parse_p(ctx *x, const line *ln)
+{
+    if (x->c->flavor != EXST_FLAVOR_MICRODESC && parse_p_fast(ln))
+        return EXST_OK;
+    return parse_p_tokens(x, ln);
+}
+
+COLD int parse_p_tokens(ctx *x, const line *ln)
 {
     const char *p = ln->args, *ts = NULL, *pl = NULL;
     size_t tl = 0, pn = 0;
@@ -855,14 +1201,11 @@ static int parse_p(ctx *x, const line *ln)
     return EXST_OK;
 }
 
-static int parse_m(ctx *x, const line *ln)
+COLD int parse_m_tokens(ctx *x, const line *ln)
 {
     const char *p = ln->args, *ts;
     size_t tl;
     char q[64];
-    if (x->c->flavor != EXST_FLAVOR_MICRODESC)
-        return perr(x, EXST_ERR_SEMANTIC, ln, NULL,
-                    "\"m\" line in an ns consensus");
     if (!next_tok(&p, ln->end, &ts, &tl) || tl != 43 ||
         !b64_all(ts, tl))
         return perr(x, EXST_ERR_SYNTAX, ln, ln->args,
@@ -872,6 +1215,17 @@ static int parse_m(ctx *x, const line *ln)
     return EXST_OK;
 }
 
+HOT_INLINE int parse_m(ctx *x, const line *ln)
+{
+    if (x->c->flavor != EXST_FLAVOR_MICRODESC)
+        return perr(x, EXST_ERR_SEMANTIC, ln, NULL,
+                    "\"m\" line in an ns consensus");
+    /* The usual line: the digest and nothing else. */
+    if (ln->end - ln->args == 43 && b64_all(ln->args, 43))
+        return EXST_OK;
+    return parse_m_tokens(x, ln);
+}
+
 /* State of the entry being read. */
 typedef struct entry_state {
     exstp_relay *r;
@@ -879,7 +1233,7 @@ typedef struct entry_state {
     line r_line;
 } entry_state;
 
-static int finish_entry(ctx *x, entry_state *es, const char *end_ptr)
+HOT_INLINE int finish_entry(ctx *x, entry_state *es, const char *end_ptr)
 {
     exst_consensus *c = x->c;
     if (es->r == NULL)
@@ -919,7 +1273,7 @@ static int entry_once(ctx *x, const line *ln, unsigned *n)
     return EXST_OK;
 }
 
-static int parse_entry_line(ctx *x, entry_state *es, const line *ln)
+HOT_INLINE int parse_entry_line(ctx *x, entry_state *es, const line *ln)
 {
     int rc;
     if (KW(ln, "r")) {
@@ -969,6 +1323,54 @@ static int parse_entry_line(ctx *x, entry_state *es, const line *ln)
                         "--allow-reprocess to override)");
     }
     return EXST_OK; /* unknown entry items pass through */
+}
+
+/* The router entries' usual lines, one after another, without the checks
+ * parse_doc makes for keywords out of place: a line whose keyword is one
+ * letter or digit, or "pr", followed by one space (or by its LF) can only
+ * be an entry item.  The first other line (the footer, a longer keyword,
+ * a blank or overlong line, a second space) is left at *pp for parse_doc,
+ * which reads it, errors included, as it always has. */
+static int parse_entries(ctx *x, entry_state *es, const char **pp,
+                         const char *end, unsigned long *no)
+{
+    const char *p = *pp;
+    unsigned long n = *no;
+    int rc;
+    while (p < end) {
+        const char *nl = find_lf(p, end);
+        const size_t len = (size_t)(nl - p);
+        line ln;
+        if (len < 2 || len > x->max_line)
+            break;
+        if (p[1] == ' ' && (b64val[(unsigned char)p[0]] & B64_ALNUM) &&
+            p[2] != ' ') {
+            ln.kwlen = 1;
+            ln.args = p + 2;
+        } else if (p[0] == 'p' && p[1] == 'r' &&
+                   (len == 2 || (p[2] == ' ' && p[3] != ' '))) {
+            ln.kwlen = 2;
+            ln.args = len == 2 ? nl : p + 3;
+        } else {
+            break;
+        }
+        ln.start = p;
+        ln.end = nl;
+        ln.no = n;
+        ln.kw = p;
+        if ((rc = parse_entry_line(x, es, &ln)) != EXST_OK)
+            return rc;
+        p = nl + 1;
+        n++;
+        if (p < end && *p == '-' && end - p > 11 &&
+            memcmp(p, "-----BEGIN ", 11) == 0) {
+            if ((rc = skip_object(x, &p, end, &n)) != EXST_OK)
+                return rc;
+        }
+    }
+    *pp = p;
+    *no = n;
+    return EXST_OK;
 }
 
 /* ---- footer ---------------------------------------------------------- */
@@ -1206,6 +1608,12 @@ static int parse_doc(ctx *x)
     if ((rc = prescan(x, c->doc, c->len)) != EXST_OK)
         return rc;
     while (p < end) {
+        if (sec == SEC_ENTRIES) {
+            if ((rc = parse_entries(x, &es, &p, end, &no)) != EXST_OK)
+                return rc;
+            if (p >= end)
+                break;
+        }
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         split_line(&ln, p, nl, no);
         if ((size_t)(nl - p) > x->max_line)

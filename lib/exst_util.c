@@ -278,23 +278,23 @@ char *exst_time_iso(char buf[21], int64_t t)
         memcpy(buf, "0000-00-00T00:00:00Z", 21);
         return buf;
     }
-    unsigned v[6] = {(unsigned)y, (unsigned)m, (unsigned)d,
-                     (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60),
-                     (unsigned)(secs % 60)};
-    /* Written digit by digit: every field's width is known here. */
-    static const char pat[] = "YYYY-MM-DDThh:mm:ssZ";
-    int field = 0;
-    for (int i = 19; i >= 0; i--) {
-        if (pat[i] == '-' || pat[i] == 'T' || pat[i] == ':' ||
-            pat[i] == 'Z') {
-            buf[i] = pat[i];
-            if (pat[i] != 'Z')
-                field++;
-            continue;
-        }
-        buf[i] = (char)('0' + v[5 - field] % 10);
-        v[5 - field] /= 10;
+    const unsigned f[7] = {(unsigned)y / 100,
+                           (unsigned)y % 100,
+                           (unsigned)m,
+                           (unsigned)d,
+                           (unsigned)(secs / 3600),
+                           (unsigned)(secs / 60 % 60),
+                           (unsigned)(secs % 60)};
+    /* Two digits a field, at fixed places: "YYYY-MM-DDThh:mm:ssZ". */
+    static const unsigned char at[7] = {0, 2, 5, 8, 11, 14, 17};
+    for (int i = 0; i < 7; i++) {
+        buf[at[i]] = (char)('0' + f[i] / 10);
+        buf[at[i] + 1] = (char)('0' + f[i] % 10);
     }
+    buf[4] = buf[7] = '-';
+    buf[10] = 'T';
+    buf[13] = buf[16] = ':';
+    buf[19] = 'Z';
     buf[20] = '\0';
     return buf;
 }
