@@ -146,6 +146,7 @@ struct exst_replay {
     bool sync_init;
     pthread_t *th;
     size_t n_th;
+    size_t readers_live; /* reader threads not yet returned */
     size_t cur;          /* the input being staged */
     size_t next_free;    /* inputs below this have an owner */
     size_t mem;          /* queued document bytes in memory */
@@ -1337,6 +1338,8 @@ static void *reader_main(void *arg)
             close(fd);
         pthread_mutex_lock(&r->mu);
     }
+    r->readers_live--;
+    pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
     ZSTD_freeCCtx(zc);
     exstp_free(zb);
@@ -1363,7 +1366,9 @@ static bool help_one(exst_replay *r)
                 r->run[r->next_free].owner != OWN_NONE))
             r->next_free++;
         if (r->next_free >= r->n_src || r->src[r->next_free].stream ||
-            r->o.spool_dir == NULL) {
+            r->o.spool_dir == NULL || r->next_free <= r->cur) {
+            /* (the staged input itself is left to the reader that is
+             * about to take it) */
             pthread_mutex_unlock(&r->mu);
             return false;
         }
@@ -2059,7 +2064,12 @@ static int next_item(exst_replay *r, item **it, bool *owned,
             x->data[x->len] = '\0';
             return EXST_OK;
         }
-        if (s->owner == OWN_NONE)
+        /* A regular file nobody reads yet: a reader will take it (they
+         * take inputs in order, so it is next), and decompression then
+         * runs beside staging even with one input.  Read it here only
+         * when there are no readers. */
+        if (s->owner == OWN_NONE &&
+            (r->readers_live == 0 || r->src[cur].stream))
             s->owner = OWN_CONSUMER;
         if (r->helper == cur)
             r->helper = SIZE_MAX; /* read it directly from now on */
@@ -2180,8 +2190,15 @@ int exst_replay_run(exst_replay *r, exst_error *err)
         if (r->th == NULL)
             return nomem(err);
         for (size_t i = 0; i < want; i++) {
-            if (pthread_create(&r->th[i], NULL, reader_main, r) != 0)
+            pthread_mutex_lock(&r->mu);
+            r->readers_live++;
+            pthread_mutex_unlock(&r->mu);
+            if (pthread_create(&r->th[i], NULL, reader_main, r) != 0) {
+                pthread_mutex_lock(&r->mu);
+                r->readers_live--;
+                pthread_mutex_unlock(&r->mu);
                 break;
+            }
             r->n_th++;
         }
     }
