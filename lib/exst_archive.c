@@ -1166,13 +1166,26 @@ static char **split_owner(exst_archive *a, size_t **cap)
     return &a->doc;
 }
 
+/* Nothing of the split's buffer is pending: its last document has been
+ * returned and no NUL of ours stands in it. */
+static bool split_done(const split *sp)
+{
+    return sp->eof && !sp->has_cut && sp->pos == sp->fill;
+}
+
+/* Forget the split's buffer (handed over or about to be freed). */
+static void split_drop(split *sp)
+{
+    sp->buf = NULL;
+    sp->pos = sp->fill = sp->scan = 0;
+}
+
 bool exstp_archive_take(exst_archive *a, const exst_archive_doc *d,
                         char **buf)
 {
     split *sp = a != NULL ? &a->sp : NULL;
     if (sp == NULL || d == NULL || d->data == NULL || sp->buf == NULL ||
-        d->data != sp->buf || d->len != sp->fill || !sp->eof ||
-        sp->has_cut || sp->pos != sp->fill)
+        d->data != sp->buf || d->len != sp->fill || !split_done(sp))
         return false;
     size_t *cap;
     char **own = split_owner(a, &cap);
@@ -1181,20 +1194,15 @@ bool exstp_archive_take(exst_archive *a, const exst_archive_doc *d,
     *buf = *own;
     *own = NULL;
     *cap = 0;
-    sp->buf = NULL;
-    sp->pos = sp->fill = sp->scan = 0;
+    split_drop(sp);
     return true;
 }
 
 void exstp_archive_trim(exst_archive *a)
 {
-    if (a == NULL || a->failed != EXST_OK)
+    if (a == NULL || a->failed != EXST_OK || !split_done(&a->sp))
         return;
-    split *sp = &a->sp;
-    if (sp->has_cut || sp->pos != sp->fill || !sp->eof)
-        return;
-    sp->buf = NULL;
-    sp->pos = sp->fill = sp->scan = 0;
+    split_drop(&a->sp);
     exstp_free(a->doc);
     a->doc = NULL;
     a->doc_cap = 0;

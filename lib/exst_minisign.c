@@ -668,6 +668,17 @@ static int hash_file(uint8_t out[crypto_generichash_BYTES_MAX],
     return rc;
 }
 
+char *exstp_minisig_path(const char *path)
+{
+    const size_t n = strlen(path);
+    char *p = exstp_malloc(n + sizeof ".minisig");
+    if (p != NULL) {
+        memcpy(p, path, n);
+        memcpy(p + n, ".minisig", sizeof ".minisig");
+    }
+    return p;
+}
+
 int exst_minisign_verify_file(char **trusted_comment,
                               const exst_verify_key *k, const char *path,
                               const char *sig_path, exst_error *err)
@@ -679,13 +690,9 @@ int exst_minisign_verify_file(char **trusted_comment,
     if (trusted_comment != NULL)
         *trusted_comment = NULL;
     if (sig_path == NULL) {
-        const size_t n = strlen(path);
-        own = exstp_malloc(n + 9);
-        if (own == NULL)
+        if ((own = exstp_minisig_path(path)) == NULL)
             return exstp_error_simple(err, EXST_ERR_NOMEM, path,
                                       "out of memory");
-        memcpy(own, path, n);
-        memcpy(own + n, ".minisig", 9);
         sig_path = own;
     }
     if ((rc = exstp_read_file(&sigtext, &sig_len, sig_path, MAX_SIG_FILE,

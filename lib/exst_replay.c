@@ -43,6 +43,7 @@
 #include "exst_int.h"
 #include "exst_json_int.h"
 #include "exst_stage_int.h"
+#include "exst_trust_int.h"
 
 #define DEFAULT_CHECKPOINT 168
 #define MIN_READ_AHEAD ((size_t)32 << 20)
@@ -1489,7 +1490,7 @@ static int write_in_dir(const exst_replay *r, const char *dir,
                         exst_error *err)
 {
     size_t dn = strlen(dir), bn = strlen(base), en = strlen(ext);
-    char *path = exstp_malloc(dn + bn + en + 2 + 8);
+    char *path = exstp_malloc(dn + bn + en + 2);
     char *sig = NULL;
     size_t sig_n = 0;
     if (path == NULL)
@@ -1514,12 +1515,10 @@ static int write_in_dir(const exst_replay *r, const char *dir,
     if (rc == EXST_OK)
         rc = exstp_out_sync(&o, err);
     if (rc == EXST_OK && sig != NULL) {
-        char *sp = exstp_malloc(dn + bn + en + 2 + 8);
+        char *sp = exstp_minisig_path(path);
         if (sp == NULL) {
             rc = nomem(err);
         } else {
-            memcpy(sp, path, dn + bn + en + 1);
-            memcpy(sp + dn + bn + en + 1, ".minisig", 9);
             if ((rc = exstp_out_open(&so, sp, 0, err)) == EXST_OK)
                 so_open = true;
             exstp_free(sp);

@@ -4,7 +4,8 @@
  * with the consensus signature check (exst_sigcheck.c): the parsed
  * certificates, RSA signature checking the way tor does it (OpenSSL's
  * libcrypto, hidden behind void pointers so no other file sees it), and
- * the decoding of a document's base64 objects.
+ * the decoding of a document's base64 objects; and the name of an
+ * output's signature, which the replay writer shares with the verifier.
  */
 #ifndef EXST_TRUST_INT_H
 #define EXST_TRUST_INT_H
@@ -72,5 +73,8 @@ int exstp_read_file(char **out, size_t *out_len, const char *path,
                     size_t max, exst_error *err);
 int exstp_read_file_mode(char **out, size_t *out_len, unsigned *mode,
                          const char *path, size_t max, exst_error *err);
+
+/* PATH.minisig, malloc'd with exstp_malloc (NULL when out of memory). */
+char *exstp_minisig_path(const char *path);
 
 #endif /* EXST_TRUST_INT_H */
