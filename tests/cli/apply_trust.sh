@@ -32,12 +32,7 @@ set -u
 
 need_exe EXITSTAGE
 need_cmd jq zstd sha256sum
-SRC=${EXST_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-SHARED=${EXST_SHARED:-$SRC/../shared/testdata}
-if [ ! -d "$SHARED/samples" ]; then
-    echo "SKIP: $SHARED absent"
-    exit 77
-fi
+need_shared
 make_tmp apply-trust
 cd "$TMP" || exit 1
 umask 022
@@ -122,17 +117,10 @@ pair() {
     fi
 }
 
-pair $C22 live/consensus-ns-2022-11-19-10-00-00.zst 8 8 5 0 5 0
-pair $C22 live/consensus-microdesc-2022-11-19-10-00-00.zst 8 8 5 0 5 0
-pair $C22 live/consensus-microdesc-2022-11-18-15-00-00-unverified.zst \
-    8 8 5 0 5 0
-pair $C24 live/consensus-microdesc-2024-05-17-17-00-00.zst 6 8 5 0 6 0
-pair stem-testnet-cached-certs-2017-05-25 \
-    samples/stem-testnet-cached-consensus-2017-05-25 2 2 2 0
-pair arti-testnet-authcerts2-2020-08-07 \
-    samples/arti-testnet-mdconsensus1-2020-08-07 3 3 2 0
-pair arti-testnet-authcerts2-2020-08-07 \
-    samples/arti-testnet-nsconsensus1-2021-03-26 0 3 2 3
+# shellcheck disable=SC2086 # the expectations split into arguments
+while read -r certs doc expect <&3; do
+    pair "$certs" "$doc" $expect
+done 3< <(grep -v '^#' "$SRC/tests/cli/signature_pairs.txt")
 
 # Without --certs: "signatures": null, the same staging otherwise.
 NS22=$SHARED/live/consensus-ns-2022-11-19-10-00-00.zst

@@ -4,6 +4,8 @@
 #
 #   need_exe VAR...    skip unless each variable names an executable file
 #   need_cmd CMD...    skip unless each command is installed
+#   need_shared        SRC := the source tree, SHARED := ../shared/testdata
+#                      (EXST_SRC, EXST_SHARED); skip without its samples/
 #   make_tmp NAME      TMP := a new directory, removed at exit
 #   fail MSG, ok MSG   record a failed / passed check and go on
 #   finish             the verdict: "N failure(s)" and 1, or "all passed"
@@ -28,6 +30,15 @@ need_cmd() {
             exit 77
         }
     done
+}
+
+need_shared() {
+    SRC=${EXST_SRC:-$(cd "$(dirname "${BASH_SOURCE[1]}")/../.." && pwd)}
+    SHARED=${EXST_SHARED:-$SRC/../shared/testdata}
+    if [ ! -d "$SHARED/samples" ]; then
+        echo "SKIP: $SHARED absent"
+        exit 77
+    fi
 }
 
 make_tmp() {

@@ -25,12 +25,7 @@ set -u
 
 need_exe EXITSTAGE
 need_cmd jq zstd sha256sum
-SRC=${EXST_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-SHARED=${EXST_SHARED:-$SRC/../shared/testdata}
-if [ ! -d "$SHARED/samples" ]; then
-    echo "SKIP: $SHARED absent"
-    exit 77
-fi
+need_shared
 make_tmp replay-trust
 cd "$TMP" || exit 1
 umask 022
